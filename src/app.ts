@@ -1,0 +1,61 @@
+import type { Writable } from 'node:stream';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Config } from './config/env.js';
+import { createDb, type Db } from './db/client.js';
+import { registerErrorHandling } from './http/error-handler.js';
+import { loggerOptions, requestId } from './http/logging.js';
+import { dbPlugin } from './http/plugins/db.js';
+import { rateLimitPlugin } from './http/plugins/rate-limit.js';
+import { redisPlugin } from './http/plugins/redis.js';
+import { storagePlugin } from './http/plugins/storage.js';
+import { avatarRoutes } from './http/routes/avatar.js';
+import { healthRoutes } from './http/routes/health.js';
+import { createImageProcessor } from './images/index.js';
+import type { ImageProcessor } from './images/types.js';
+import type { AvatarStorage } from './storage/storage.js';
+
+/** Replaceable parts; anything not given is built from the config. */
+export interface AppDeps {
+  db?: Db;
+  storage?: AvatarStorage;
+  redis?: Redis;
+  images?: ImageProcessor;
+  /** Where log lines go (tests read them); default stdout. */
+  logStream?: Writable;
+}
+
+/** Builds the service without listening: production (server.ts) and tests share it. */
+export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(config, deps.logStream),
+    genReqId: requestId,
+    requestIdLogLabel: 'requestId',
+    trustProxy: config.server.trustProxy,
+    // Node's defaults are unsafe here (ENVIRONMENT.md): 0 means no limit at all.
+    requestTimeout: config.server.requestTimeoutMs,
+    connectionTimeout: config.server.connectionTimeoutMs,
+    keepAliveTimeout: config.server.keepAliveTimeoutMs,
+    // No route takes a parsed body: the avatar arrives as multipart, which has its own limits.
+    bodyLimit: 64 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  registerErrorHandling(app);
+
+  if (!deps.db && !config.databaseUrl) throw new Error('DATABASE_URL is required');
+  const db = deps.db ?? createDb({ url: config.databaseUrl as string, ...config.db });
+  await app.register(dbPlugin, { db, ownsClient: !deps.db });
+  await app.register(storagePlugin, { config: config.storage, storage: deps.storage });
+  await app.register(redisPlugin, { config: config.redis, redis: deps.redis });
+  await app.register(rateLimitPlugin, { config: config.rateLimit });
+
+  const images = deps.images ?? createImageProcessor(config.images);
+  await app.register(avatarRoutes, { config, images });
+  await app.register(healthRoutes, { timeoutMs: config.db.timeoutMs });
+  return app;
+}
