@@ -8,7 +8,10 @@
 import { spawnSync } from 'node:child_process';
 
 const run = (env) =>
-  spawnSync('npx', ['--no-install', 'prisma', 'generate'], { stdio: 'pipe', env: { ...process.env, ...env } });
+  spawnSync('npx', ['--no-install', 'prisma', 'generate'], {
+    stdio: 'pipe',
+    env: { ...process.env, ...env },
+  });
 
 let result = run({});
 if (result.status !== 0) {
