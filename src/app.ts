@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/env.js';
 import { createDb, type Db } from './db/client.js';
@@ -30,7 +30,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   const app = Fastify({
     logger: loggerOptions(config, deps.logStream),
     genReqId: requestId,
-    requestIdLogLabel: 'requestId',
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
     trustProxy: config.server.trustProxy,
     // Node's defaults are unsafe here (ENVIRONMENT.md): 0 means no limit at all.
     requestTimeout: config.server.requestTimeoutMs,

@@ -28,7 +28,8 @@ export class AppError extends Error {
 }
 
 export const errors = {
-  unauthorized: () => new AppError(401, 'Unauthorized', 'A valid API key is required in the Authorization header.'),
+  unauthorized: () =>
+    new AppError(401, 'Unauthorized', 'A valid API key is required in the Authorization header.'),
   // One detail for every authorization failure, so the answer never tells which check failed.
   notFound: (detail = 'The organization or user was not found, or the API key has no admin access to it.') =>
     new AppError(404, 'NotFound', detail),
@@ -45,9 +46,15 @@ export const errors = {
   storageNotConfigured: () =>
     new AppError(503, 'ServiceUnavailable', 'Avatar storage is not configured on this server.'),
   dependencyUnavailable: (what: string, cause?: unknown) =>
-    new AppError(503, 'ServiceUnavailable', `The ${what} is temporarily unavailable. Please retry shortly.`, 5_000, {
-      cause,
-    }),
+    new AppError(
+      503,
+      'ServiceUnavailable',
+      `The ${what} is temporarily unavailable. Please retry shortly.`,
+      5_000,
+      {
+        cause,
+      },
+    ),
   internal: (cause?: unknown) =>
     new AppError(500, 'InternalServerError', 'An unexpected error occurred.', undefined, { cause }),
 };

@@ -14,7 +14,9 @@ async function main() {
     throw err;
   }
   if (!config.databaseUrl) {
-    console.error('Invalid configuration:\n  - DATABASE_URL: required (or run `npm run demo` for the embedded default)');
+    console.error(
+      'Invalid configuration:\n  - DATABASE_URL: required (or run `npm run demo` for the embedded default)',
+    );
     process.exit(1);
   }
 
@@ -36,7 +38,8 @@ async function main() {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   await app.listen({ port: config.server.port, host: config.server.host });
-  if (!config.storage) app.log.warn('S3_BUCKET_NAME is not set: uploads will answer 503 until storage is configured');
+  if (!config.storage)
+    app.log.warn('S3_BUCKET_NAME is not set: uploads will answer 503 until storage is configured');
 }
 
 main().catch((err) => {

@@ -18,7 +18,11 @@ const LAST_USED_RESOLUTION_MS = 60_000;
  * Resolves the bearer API key to its owner, or throws 401. Every failure (no
  * header, wrong scheme, malformed, unknown, revoked, expired) gives the same error.
  */
-export async function authenticate(db: Db, authorization: string | undefined, now = new Date()): Promise<Caller> {
+export async function authenticate(
+  db: Db,
+  authorization: string | undefined,
+  now = new Date(),
+): Promise<Caller> {
   const token = bearerToken(authorization);
   if (!token || !isWellFormedApiKey(token)) throw errors.unauthorized();
 
@@ -43,7 +47,9 @@ export async function authenticate(db: Db, authorization: string | undefined, no
   if (key.revokedAt || (key.expiresAt && key.expiresAt <= now)) throw errors.unauthorized();
 
   if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-    await dbCall(() => db.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: now }, select: { id: true } }));
+    await dbCall(() =>
+      db.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: now }, select: { id: true } }),
+    );
   }
   return { keyId: key.id, userId: key.userId, keyOrganizationId: key.organizationId };
 }

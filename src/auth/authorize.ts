@@ -20,7 +20,12 @@ const NO_SUCH_ID = '00000000-0000-0000-0000-000000000000';
  * timing tells which one failed. Malformed ids run the same query with an id
  * that cannot match, for the same reason.
  */
-export async function findManagedUser(db: Db, caller: Caller, orgId: string, userId: string): Promise<ManagedUser> {
+export async function findManagedUser(
+  db: Db,
+  caller: Caller,
+  orgId: string,
+  userId: string,
+): Promise<ManagedUser> {
   const org = UUID.test(orgId) ? orgId.toLowerCase() : NO_SUCH_ID;
   const user = await dbCall(() =>
     db.user.findFirst({

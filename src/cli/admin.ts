@@ -6,7 +6,11 @@ import { addMember, CommandError, createKey, createOrg, createUser, getUser, rev
 // `npm run -s admin -- <command> [flags]`: one JSON object on stdout and exit 0,
 // or one sentence on stderr and a non-zero exit.
 
-type Command = { flags: Record<string, { type: 'string' | 'boolean' }>; run: (db: Db, values: any) => Promise<object> };
+type Command = {
+  flags: Record<string, { type: 'string' | 'boolean' }>;
+  // biome-ignore lint/suspicious/noExplicitAny: parseArgs has checked the values against this command's own flags
+  run: (db: Db, values: any) => Promise<object>;
+};
 
 const COMMANDS: Record<string, Command> = {
   'org:create': { flags: { name: { type: 'string' } }, run: createOrg },
@@ -68,7 +72,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommandError) console.error(err.message);
-    else console.error(`The command failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    else
+      console.error(`The command failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
     return 1;
   } finally {
     await db.$disconnect();

@@ -14,11 +14,13 @@ export function parseRole(value: string | undefined): Role {
 
 function parseDate(value: string, flag: string): Date {
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new CommandError(`${flag} must be an ISO date, e.g. 2030-01-31T00:00:00Z.`);
+  if (Number.isNaN(date.getTime()))
+    throw new CommandError(`${flag} must be an ISO date, e.g. 2030-01-31T00:00:00Z.`);
   return date;
 }
 
-const isUuid = (value: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+const isUuid = (value: string) =>
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 
 function requireId(value: string | undefined, flag: string): string {
   if (!value) throw new CommandError(`${flag} is required.`);
@@ -32,7 +34,8 @@ async function explain<T>(fn: () => Promise<T>, notFound: string): Promise<T> {
     return await fn();
   } catch (err) {
     if (err instanceof Prisma.PrismaClientKnownRequestError) {
-      if (err.code === 'P2002') throw new CommandError('That record already exists (email or membership is taken).');
+      if (err.code === 'P2002')
+        throw new CommandError('That record already exists (email or membership is taken).');
       if (err.code === 'P2003' || err.code === 'P2025') throw new CommandError(notFound);
     }
     throw err;
@@ -104,7 +107,12 @@ export async function createKey(db: Db, args: { user?: string; org?: string; exp
 export async function revokeKey(db: Db, args: { id?: string }) {
   const id = requireId(args.id, '--id');
   const row = await explain(
-    () => db.apiKey.update({ where: { id }, data: { revokedAt: new Date() }, select: { id: true, revokedAt: true } }),
+    () =>
+      db.apiKey.update({
+        where: { id },
+        data: { revokedAt: new Date() },
+        select: { id: true, revokedAt: true },
+      }),
     'API key not found.',
   );
   return { id: row.id, revokedAt: row.revokedAt?.toISOString() ?? null };
@@ -112,7 +120,10 @@ export async function revokeKey(db: Db, args: { id?: string }) {
 
 export async function getUser(db: Db, args: { id?: string }) {
   const id = requireId(args.id, '--id');
-  const user = await db.user.findUnique({ where: { id }, select: { id: true, email: true, avatarUrl: true } });
+  const user = await db.user.findUnique({
+    where: { id },
+    select: { id: true, email: true, avatarUrl: true },
+  });
   if (!user) throw new CommandError('User not found.');
   return user;
 }

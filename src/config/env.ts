@@ -3,44 +3,42 @@ import { z } from 'zod';
 // The whole environment, validated once at start-up. Nothing else in the
 // service reads process.env: everything receives the frozen Config.
 
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+// Digits only: Number() would also take "1e3" or "0x10".
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
 
 // z.coerce.boolean() turns "false" into true; accept only explicit words.
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-// An unset variable and an empty one (`FOO=` in an env file) both mean "use the default".
-const optionalString = z
-  .string()
-  .optional()
-  .transform((v) => (v === '' ? undefined : v));
-const optionalUrl = optionalString.pipe(z.url().optional());
+const optionalString = z.string().optional();
+const optionalUrl = z.url().optional();
 
 const envSchema = z.object({
-  DATABASE_URL: optionalString.pipe(
-    z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
-      .optional(),
-  ),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
   DB_POOL_MAX: int(1, 500).default(10),
   DB_TIMEOUT_MS: int(100, 120_000).default(5_000),
 
   S3_BUCKET_NAME: optionalString,
-  S3_BUCKET_REGION: optionalString.transform((v) => v ?? 'us-east-1'),
+  S3_BUCKET_REGION: z.string().default('us-east-1'),
   S3_BUCKET_ACCESS_KEY_ID: optionalString,
   S3_BUCKET_SECRET_ACCESS_KEY: optionalString,
   S3_BUCKET_ENDPOINT: optionalUrl,
   S3_CDN_BASE_URL: optionalUrl,
   S3_TIMEOUT_MS: int(100, 120_000).default(10_000),
 
-  REDIS_URL: optionalString.pipe(
-    z
-      .string()
-      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
-      .optional(),
-  ),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
   REDIS_TIMEOUT_MS: int(50, 60_000).default(1_000),
 
   PORT: int(0, 65_535).default(3000),
@@ -126,7 +124,10 @@ function defaultPublicBaseUrl(env: Env, bucket: string): string {
 }
 
 export function loadConfig(source: Record<string, string | undefined>): Readonly<Config> {
-  const parsed = envSchema.safeParse(source);
+  // An unset variable and an empty one (`FOO=` in an env file, `${FOO}` in
+  // compose) both mean "use the default", for every variable alike.
+  const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value?.trim()));
+  const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
   }

@@ -9,7 +9,11 @@ import { Prisma } from '../generated/prisma/client.js';
  */
 export function toDbError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  if (err instanceof Prisma.PrismaClientKnownRequestError && err.code.startsWith('P2') && err.code !== 'P2024') {
+  if (
+    err instanceof Prisma.PrismaClientKnownRequestError &&
+    err.code.startsWith('P2') &&
+    err.code !== 'P2024'
+  ) {
     return errors.internal(err);
   }
   if (err instanceof Prisma.PrismaClientValidationError) return errors.internal(err);

@@ -28,6 +28,16 @@ export class Deadline {
     return this.endsAt - Date.now();
   }
 
+  /** Runs a step that honours the signal; its abort becomes the same 503 as `require`. */
+  async within<T>(step: Promise<T>): Promise<T> {
+    try {
+      return await step;
+    } catch (err) {
+      if (this.signal.aborted) throw errors.dependencyUnavailable('service', err);
+      throw err;
+    }
+  }
+
   /** Throws a 503 unless `stepMs` still fits in the budget and nobody gave up. */
   require(stepMs: number): void {
     if (this.signal.aborted || this.remainingMs() < stepMs) {

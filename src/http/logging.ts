@@ -19,8 +19,17 @@ export function loggerOptions(config: Readonly<Config>, stream?: Writable): Fast
     level: config.server.logLevel,
     ...(stream ? { stream } : {}),
     redact: {
-      // Fastify's default serializer logs no headers; this guards custom log calls.
-      paths: ['req.headers.authorization', 'headers.authorization', 'authorization', '*.authorization'],
+      // Fastify's request serializer logs no headers, but plugins may: at trace
+      // level @fastify/multipart logs its busboy options, request headers included.
+      paths: [
+        'authorization',
+        '*.authorization',
+        'headers.authorization',
+        '*.headers.authorization',
+        'req.headers.authorization',
+        'headers.cookie',
+        '*.headers.cookie',
+      ],
       censor: '[redacted]',
     },
   };

@@ -15,7 +15,11 @@ export function allowOnly(app: FastifyInstance, url: string, allowed: HTTPMethod
     exposeHeadRoute: false,
     handler: async (request, reply) => {
       reply.header('allow', allow);
-      throw new AppError(405, 'MethodNotAllowed', `${request.method} is not allowed here. Allowed: ${allow}.`);
+      throw new AppError(
+        405,
+        'MethodNotAllowed',
+        `${request.method} is not allowed here. Allowed: ${allow}.`,
+      );
     },
   });
 }

@@ -45,7 +45,10 @@ export async function readAvatarFile(request: FastifyRequest, maxBytes: number):
   return file;
 }
 
-async function collect(stream: AsyncIterable<Buffer> & { truncated?: boolean }, maxBytes: number): Promise<Buffer> {
+async function collect(
+  stream: AsyncIterable<Buffer> & { truncated?: boolean },
+  maxBytes: number,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   let sniffed = false;

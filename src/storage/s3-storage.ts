@@ -30,8 +30,13 @@ export function createS3Client(config: StorageConfig): S3Client {
 }
 
 export function createS3Storage(client: S3Client, config: StorageConfig): AvatarStorage {
-  const withDeadline = (signal: AbortSignal) => AbortSignal.any([signal, AbortSignal.timeout(config.timeoutMs)]);
-  const call = async (what: string, fn: (abortSignal: AbortSignal) => Promise<unknown>, signal: AbortSignal) => {
+  const withDeadline = (signal: AbortSignal) =>
+    AbortSignal.any([signal, AbortSignal.timeout(config.timeoutMs)]);
+  const call = async (
+    what: string,
+    fn: (abortSignal: AbortSignal) => Promise<unknown>,
+    signal: AbortSignal,
+  ) => {
     try {
       await fn(withDeadline(signal));
     } catch (err) {
@@ -61,7 +66,8 @@ export function createS3Storage(client: S3Client, config: StorageConfig): Avatar
     delete: (key, signal) =>
       call(
         'delete',
-        (abortSignal) => client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: key }), { abortSignal }),
+        (abortSignal) =>
+          client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: key }), { abortSignal }),
         signal,
       ),
     publicUrl: (key) => `${prefix}${key}`,

@@ -57,7 +57,7 @@ export async function avatarRoutes(app: FastifyInstance, { config, images }: Ava
 
     // 5 + 6: only now read the body: one JPEG or PNG, at most 2 MB.
     const upload = await readAvatarFile(request, AVATAR_MAX_BYTES);
-    const image = await images.process(upload, deadline.signal);
+    const image = await deadline.within(images.process(upload, deadline.signal));
 
     // 7: object, then row, then the previous object.
     const avatarUrl = await replaceAvatar({

@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/env.js';
+import { createDb } from '../../src/db/client.js';
+import { createS3Client, createS3Storage } from '../../src/storage/s3-storage.js';
+import { type AvatarStorage, StorageError } from '../../src/storage/storage.js';
+import { buildTestApp, type TestServices, useTestServices } from '../helpers/app.js';
+import { jpeg } from '../helpers/images.js';
+import { avatarForm } from '../helpers/multipart.js';
+import { avatarPath, bearer, seedOrg } from '../helpers/seed.js';
+
+const services = useTestServices();
+
+/** The real S3 store of the test bucket, with the given methods replaced: faults, not mocks of the SDK. */
+function realStorage(s: TestServices, override: Partial<AvatarStorage> = {}): AvatarStorage {
+  const config = loadConfig(s.env).storage;
+  if (!config) throw new Error('test storage not configured');
+  return { ...createS3Storage(createS3Client(config), config), ...override };
+}
+
+async function upload(
+  app: Awaited<ReturnType<typeof buildTestApp>>['app'],
+  orgId: string,
+  userId: string,
+  key: string,
+) {
+  const form = avatarForm(await jpeg(20, 20, Math.floor(Math.random() * 6)));
+  return app.inject({
+    method: 'POST',
+    url: avatarPath(orgId, userId),
+    headers: { ...bearer(key), ...form.headers },
+    payload: form.payload,
+  });
+}
+
+const folder = (userId: string) => `embedded-users/${userId}/`;
+
+describe('dependency failures leave no partial state', () => {
+  it('S3 PUT failing: 503 with Retry-After, the row keeps the previous avatar, no new object', async () => {
+    const seed = await seedOrg(services.db);
+    const good = await buildTestApp(services);
+    const first = await upload(good.app, seed.org.id, seed.embedded.id, seed.adminKey.key);
+    expect(first.statusCode).toBe(200);
+    const previousUrl = first.json().data.avatarUrl;
+
+    const failing = await buildTestApp(services, {
+      deps: {
+        storage: realStorage(services, {
+          put: async () => {
+            throw new StorageError('S3 put failed', { cause: new Error('SlowDown: internal bucket detail') });
+          },
+        }),
+      },
+    });
+    const res = await upload(failing.app, seed.org.id, seed.embedded.id, seed.adminKey.key);
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({
+      error: {
+        title: 'ServiceUnavailable',
+        detail: expect.stringMatching(/object storage.*temporarily unavailable/),
+      },
+    });
+    expect(res.body).not.toContain('SlowDown');
+    expect(res.headers['retry-after']).toBe('5');
+    const user = await services.db.user.findUniqueOrThrow({ where: { id: seed.embedded.id } });
+    expect(user.avatarUrl).toBe(previousUrl);
+    expect(await services.bucket.listKeys(folder(seed.embedded.id))).toHaveLength(1);
+  });
+
+  it('S3 PUT landing but its answer lost: the unconfirmed object is removed again', async () => {
+    const seed = await seedOrg(services.db);
+    const base = realStorage(services);
+    const { app } = await buildTestApp(services, {
+      deps: {
+        storage: {
+          ...base,
+          put: async (key, body, type, signal) => {
+            await base.put(key, body, type, signal);
+            throw new StorageError('connection reset after upload');
+          },
+        },
+      },
+    });
+    const res = await upload(app, seed.org.id, seed.embedded.id, seed.adminKey.key);
+    expect(res.statusCode).toBe(503);
+    expect(
+      (await services.db.user.findUniqueOrThrow({ where: { id: seed.embedded.id } })).avatarUrl,
+    ).toBeNull();
+    expect(await services.bucket.listKeys(folder(seed.embedded.id))).toEqual([]);
+  });
+
+  it('row update failing: 500, the new object is deleted, the old avatar stays', async () => {
+    const seed = await seedOrg(services.db);
+    const { app } = await buildTestApp(services);
+    const first = await upload(app, seed.org.id, seed.embedded.id, seed.adminKey.key);
+    const previousUrl = first.json().data.avatarUrl;
+    // A real fault in the real database: a trigger refuses this user's next update.
+    await services.db.$executeRawUnsafe(`
+      CREATE OR REPLACE FUNCTION refuse_avatar_update() RETURNS trigger AS $$
+      BEGIN RAISE EXCEPTION 'avatar update refused by test trigger'; END $$ LANGUAGE plpgsql`);
+    await services.db.$executeRawUnsafe(`
+      CREATE TRIGGER refuse_avatar_update BEFORE UPDATE ON users FOR EACH ROW
+      WHEN (NEW.id = '${seed.embedded.id}'::uuid) EXECUTE FUNCTION refuse_avatar_update()`);
+    try {
+      const res = await upload(app, seed.org.id, seed.embedded.id, seed.adminKey.key);
+      expect(res.statusCode).toBe(500);
+      expect(res.json()).toEqual({
+        error: { title: 'InternalServerError', detail: 'An unexpected error occurred.' },
+      });
+      expect(res.body).not.toMatch(/trigger|UPDATE|users/);
+    } finally {
+      await services.db.$executeRawUnsafe('DROP TRIGGER refuse_avatar_update ON users');
+    }
+    const user = await services.db.user.findUniqueOrThrow({ where: { id: seed.embedded.id } });
+    expect(user.avatarUrl).toBe(previousUrl);
+    const keys = await services.bucket.listKeys(folder(seed.embedded.id));
+    expect(keys).toHaveLength(1);
+    expect(previousUrl.endsWith(keys[0])).toBe(true);
+  });
+
+  it('Postgres unreachable: 503 with Retry-After and no internals in the body', async () => {
+    const seed = await seedOrg(services.db);
+    const deadDb = createDb({
+      url: 'postgresql://postgres:secret-pw@127.0.0.1:1/nowhere',
+      poolMax: 1,
+      timeoutMs: 500,
+    });
+    const { app } = await buildTestApp(services, { deps: { db: deadDb } });
+    const res = await upload(app, seed.org.id, seed.embedded.id, seed.adminKey.key);
+    await deadDb.$disconnect();
+    expect(res.statusCode).toBe(503);
+    expect(res.json().error.title).toBe('ServiceUnavailable');
+    expect(res.body).not.toMatch(/secret-pw|ECONNREFUSED|127\.0\.0\.1|prisma/i);
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    expect(await services.bucket.listKeys(folder(seed.embedded.id))).toEqual([]);
+  });
+
+  it('S3 hanging past the request budget: 503, and nothing changes afterwards', async () => {
+    const seed = await seedOrg(services.db);
+    const base = realStorage(services);
+    let putStarted = false;
+    const { app } = await buildTestApp(services, {
+      env: { REQUEST_TIMEOUT_MS: '1000' },
+      deps: {
+        storage: {
+          ...base,
+          // Writes the object only after the request was answered, like a stalled upload that completes late.
+          put: (_key, _body, _type, signal) =>
+            new Promise((_resolve, reject) => {
+              putStarted = true;
+              signal.addEventListener('abort', () =>
+                reject(new StorageError('aborted', { cause: signal.reason })),
+              );
+            }),
+        },
+      },
+    });
+    const res = await upload(app, seed.org.id, seed.embedded.id, seed.adminKey.key);
+    expect(putStarted).toBe(true);
+    expect(res.statusCode).toBe(503);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(
+      (await services.db.user.findUniqueOrThrow({ where: { id: seed.embedded.id } })).avatarUrl,
+    ).toBeNull();
+    expect(await services.bucket.listKeys(folder(seed.embedded.id))).toEqual([]);
+  });
+});
