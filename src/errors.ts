@@ -55,6 +55,13 @@ export const errors = {
         cause,
       },
     ),
+  busy: () =>
+    new AppError(
+      503,
+      'ServiceUnavailable',
+      'The server is handling too many uploads. Please retry shortly.',
+      1_000,
+    ),
   internal: (cause?: unknown) =>
     new AppError(500, 'InternalServerError', 'An unexpected error occurred.', undefined, { cause }),
 };

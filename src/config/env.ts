@@ -56,6 +56,8 @@ const envSchema = z.object({
   AUTH_FAILURE_LIMIT_MAX: int(1).default(20),
   AUTH_FAILURE_LIMIT_WINDOW_MS: int(1_000).default(600_000),
 
+  MAX_CONCURRENT_UPLOADS: int(1, 10_000).default(32),
+
   AVATAR_PROCESSING: z.enum(['sanitize', 'passthrough']).default('sanitize'),
   IMAGE_MAX_INPUT_PIXELS: int(1).default(40_000_000),
   IMAGE_MAX_INPUT_SIDE: int(1).default(10_000),
@@ -95,6 +97,8 @@ export interface Config {
     shutdownTimeoutMs: number;
   };
   rateLimit: { max: number; windowMs: number; authFailureMax: number; authFailureWindowMs: number };
+  /** Uploads whose bodies may be held in memory at once per instance; more get 503. */
+  maxConcurrentUploads: number;
   images: {
     mode: Env['AVATAR_PROCESSING'];
     maxInputPixels: number;
@@ -164,6 +168,7 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
       authFailureMax: env.AUTH_FAILURE_LIMIT_MAX,
       authFailureWindowMs: env.AUTH_FAILURE_LIMIT_WINDOW_MS,
     },
+    maxConcurrentUploads: env.MAX_CONCURRENT_UPLOADS,
     images: {
       mode: env.AVATAR_PROCESSING,
       maxInputPixels: env.IMAGE_MAX_INPUT_PIXELS,

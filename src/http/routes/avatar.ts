@@ -9,6 +9,7 @@ import type { ImageProcessor } from '../../images/types.js';
 import { Deadline } from '../deadline.js';
 import { allowOnly } from '../method-not-allowed.js';
 import { multipartLimits, readAvatarFile } from '../read-avatar-file.js';
+import { UploadSlots } from '../upload-slots.js';
 
 /** The contract's cap: 2,097,152 bytes pass, 2,097,153 fail. */
 export const AVATAR_MAX_BYTES = 2 * 1024 * 1024;
@@ -35,6 +36,7 @@ export async function avatarRoutes(app: FastifyInstance, { config, images }: Ava
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
   await app.register(multipart, { limits: multipartLimits(AVATAR_MAX_BYTES), throwFileSizeLimit: true });
+  const slots = new UploadSlots(config.maxConcurrentUploads);
 
   app.post<AvatarRequest>(AVATAR_ROUTE, async function uploadAvatar(request, reply) {
     const deadline = new Deadline(config.server.requestTimeoutMs, reply);
@@ -55,23 +57,30 @@ export async function avatarRoutes(app: FastifyInstance, { config, images }: Ava
     const storage = app.storage;
     if (!storage) throw errors.storageNotConfigured();
 
-    // 5 + 6: only now read the body: one JPEG or PNG, at most 2 MB.
-    const upload = await readAvatarFile(request, AVATAR_MAX_BYTES);
-    const image = await deadline.within(images.process(upload, deadline.signal));
+    // Bounded memory: at most maxConcurrentUploads bodies held at once.
+    const release = slots.tryAcquire();
+    if (!release) throw errors.busy();
+    try {
+      // 5 + 6: only now read the body: one JPEG or PNG, at most 2 MB.
+      const upload = await readAvatarFile(request, AVATAR_MAX_BYTES);
+      const image = await deadline.within(images.process(upload, deadline.signal));
 
-    // 7: object, then row, then the previous object.
-    const avatarUrl = await replaceAvatar({
-      db: app.db,
-      storage,
-      userId: user.id,
-      image,
-      deadline,
-      dbTimeoutMs: config.db.timeoutMs,
-      cleanupTimeoutMs: config.storage?.timeoutMs ?? 10_000,
-      log: request.log,
-    });
-    request.log.info({ userId: user.id, bytes: image.bytes.length, format: image.format }, 'avatar stored');
-    return reply.code(200).send({ data: { avatarUrl } });
+      // 7: object, then row, then the previous object.
+      const avatarUrl = await replaceAvatar({
+        db: app.db,
+        storage,
+        userId: user.id,
+        image,
+        deadline,
+        dbTimeoutMs: config.db.timeoutMs,
+        cleanupTimeoutMs: config.storage?.timeoutMs ?? 10_000,
+        log: request.log,
+      });
+      request.log.info({ userId: user.id, bytes: image.bytes.length, format: image.format }, 'avatar stored');
+      return reply.code(200).send({ data: { avatarUrl } });
+    } finally {
+      release();
+    }
   });
 
   allowOnly(app, AVATAR_ROUTE, ['POST']);
