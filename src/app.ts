@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/env.js';
 import { createDb, type Db } from './db/client.js';
+import { clientErrorHandler } from './http/client-errors.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { loggerOptions, requestId } from './http/logging.js';
 import { dbPlugin } from './http/plugins/db.js';
@@ -34,10 +35,15 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     trustProxy: config.server.trustProxy,
     // Node's defaults are unsafe here (ENVIRONMENT.md): 0 means no limit at all.
     requestTimeout: config.server.requestTimeoutMs,
+    // Fastify assigns requestTimeout after creating the server, which Node 20's
+    // HTTP server ignores (measured: no 408, ever); it must be a constructor
+    // option. Node also sweeps for it only every 30 s by default: every second here.
+    http: { requestTimeout: config.server.requestTimeoutMs, connectionsCheckingInterval: 1_000 },
     connectionTimeout: config.server.connectionTimeoutMs,
     keepAliveTimeout: config.server.keepAliveTimeoutMs,
     // No route takes a parsed body: the avatar arrives as multipart, which has its own limits.
     bodyLimit: 64 * 1024,
+    clientErrorHandler,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });

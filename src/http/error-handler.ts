@@ -9,7 +9,7 @@ interface ErrorBody {
 function fromFastifyError(err: FastifyError): AppError | undefined {
   const status = err.statusCode;
   if (!status || status < 400 || status >= 500) return undefined;
-  if (status === 413) return errors.payloadTooLarge(2 * 1024 * 1024);
+  if (status === 413) return new AppError(413, 'PayloadTooLarge', 'The request body is too large.');
   if (status === 404) return errors.notFound('The requested resource was not found.');
   return errors.validation('The request is malformed.');
 }
