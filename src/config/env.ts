@@ -44,7 +44,24 @@ const envSchema = z.object({
   PORT: int(0, 65_535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  TRUST_PROXY: bool.default(false),
+  // Which X-Forwarded-For hops to believe for the client IP (per-IP limit):
+  // false, true (any peer: only when nothing reaches the service but the proxy),
+  // or the proxies' comma-separated IPs/CIDRs. (Fastify 5 ignores hop counts.)
+  TRUST_PROXY: z
+    .string()
+    .transform((v, ctx): boolean | string[] => {
+      if (/^(true|false)$/.test(v)) return v === 'true';
+      const proxies = v.split(',').map((part) => part.trim());
+      const address = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()]);
+      if (!proxies.every((p) => address.safeParse(p).success)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: "must be true, false, or the proxies' IPs/CIDRs separated by commas",
+        });
+      }
+      return proxies;
+    })
+    .default(false),
 
   REQUEST_TIMEOUT_MS: int(1_000, 600_000).default(30_000),
   CONNECTION_TIMEOUT_MS: int(1_000, 600_000).default(10_000),
@@ -90,7 +107,7 @@ export interface Config {
     port: number;
     host: string;
     logLevel: Env['LOG_LEVEL'];
-    trustProxy: boolean;
+    trustProxy: boolean | string[];
     requestTimeoutMs: number;
     connectionTimeoutMs: number;
     keepAliveTimeoutMs: number;

@@ -70,6 +70,15 @@ describe('loadConfig: parsing', () => {
     expect(on.images.mozjpeg).toBe(true);
   });
 
+  it('takes TRUST_PROXY as a list of proxy IPs/CIDRs, and refuses hop counts Fastify would ignore', () => {
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.1' }).server.trustProxy).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.1',
+    ]);
+    expect(configError({ TRUST_PROXY: '1' }).message).toContain('TRUST_PROXY');
+    expect(configError({ TRUST_PROXY: '10.0.0.0/8,nope' }).message).toContain('TRUST_PROXY');
+  });
+
   it.each([
     ['TRUST_PROXY', 'maybe'],
     ['IMAGE_MOZJPEG', 'maybe'],

@@ -109,6 +109,30 @@ describe('429: per-IP limit on failed authentication', () => {
   });
 });
 
+describe('per-IP limit behind a load balancer (TRUST_PROXY)', () => {
+  it('keys by X-Forwarded-For only when the peer is a trusted proxy', async () => {
+    const seed = await seedOrg(services.db);
+    const { app } = await buildTestApp(services, {
+      env: { AUTH_FAILURE_LIMIT_MAX: '1', TRUST_PROXY: '10.0.0.0/8' },
+    });
+    const wrong = bearer(`bd_key_${'C'.repeat(40)}`);
+    const attempt = (remoteAddress: string, forwardedFor: string) =>
+      app.inject({
+        method: 'POST',
+        url: avatarPath(seed.org.id, seed.member.id),
+        headers: { ...wrong, 'x-forwarded-for': forwardedFor },
+        remoteAddress,
+      });
+    // Through the balancer: each client has its own budget.
+    expect((await attempt('10.1.2.3', '203.0.113.1')).statusCode).toBe(401);
+    expect((await attempt('10.1.2.3', '203.0.113.1')).statusCode).toBe(429);
+    expect((await attempt('10.1.2.3', '203.0.113.2')).statusCode).toBe(401);
+    // A direct client cannot escape its budget by inventing X-Forwarded-For values.
+    expect((await attempt('198.51.100.20', '203.0.113.50')).statusCode).toBe(401);
+    expect((await attempt('198.51.100.20', '203.0.113.51')).statusCode).toBe(429);
+  });
+});
+
 describe('rate limits shared through Redis', () => {
   it('two instances share one key budget', async () => {
     const seed = await seedOrg(services.db);
