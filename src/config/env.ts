@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { defaultImageOptions, type ImageOptions } from '../images/options.js';
 
 // The whole environment, validated once at start-up. Nothing else in the
 // service reads process.env: everything receives the frozen Config.
@@ -75,14 +76,15 @@ const envSchema = z.object({
 
   MAX_CONCURRENT_UPLOADS: int(1, 10_000).default(32),
 
-  AVATAR_PROCESSING: z.enum(['sanitize', 'passthrough']).default('sanitize'),
-  IMAGE_MAX_INPUT_PIXELS: int(1).default(40_000_000),
-  IMAGE_MAX_INPUT_SIDE: int(1).default(10_000),
-  IMAGE_MAX_OUTPUT_SIDE: int(16, 10_000).default(1024),
-  IMAGE_JPEG_QUALITY: int(1, 100).default(85),
-  IMAGE_MOZJPEG: bool.default(false),
-  IMAGE_CONCURRENCY: int(1, 64).default(2),
-  IMAGE_TIMEOUT_MS: int(1_000, 120_000).default(10_000),
+  // Defaults (and why) live with the image pipeline: src/images/options.ts.
+  AVATAR_PROCESSING: z.enum(['sanitize', 'passthrough']).default(defaultImageOptions.mode),
+  IMAGE_MAX_INPUT_PIXELS: int(1).default(defaultImageOptions.maxInputPixels),
+  IMAGE_MAX_INPUT_SIDE: int(1).default(defaultImageOptions.maxInputSide),
+  IMAGE_MAX_OUTPUT_SIDE: int(16, 10_000).default(defaultImageOptions.maxOutputSide),
+  IMAGE_JPEG_QUALITY: int(1, 100).default(defaultImageOptions.jpegQuality),
+  IMAGE_MOZJPEG: bool.default(defaultImageOptions.mozjpeg),
+  IMAGE_CONCURRENCY: int(1, 64).default(defaultImageOptions.concurrency),
+  IMAGE_TIMEOUT_MS: int(1_000, 120_000).default(defaultImageOptions.timeoutMs),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -116,16 +118,7 @@ export interface Config {
   rateLimit: { max: number; windowMs: number; authFailureMax: number; authFailureWindowMs: number };
   /** Uploads whose bodies may be held in memory at once per instance; more get 503. */
   maxConcurrentUploads: number;
-  images: {
-    mode: Env['AVATAR_PROCESSING'];
-    maxInputPixels: number;
-    maxInputSide: number;
-    maxOutputSide: number;
-    jpegQuality: number;
-    mozjpeg: boolean;
-    concurrency: number;
-    timeoutMs: number;
-  };
+  images: ImageOptions;
 }
 
 export class ConfigError extends Error {
