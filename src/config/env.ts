@@ -20,72 +20,87 @@ const bool = z
 const optionalString = z.string().optional();
 const optionalUrl = z.url().optional();
 
-const envSchema = z.object({
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
-    .optional(),
-  DB_POOL_MAX: int(1, 500).default(10),
-  DB_TIMEOUT_MS: int(100, 120_000).default(5_000),
+const envSchema = z
+  .object({
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+    DB_POOL_MAX: int(1, 500).default(10),
+    DB_TIMEOUT_MS: int(100, 120_000).default(5_000),
 
-  S3_BUCKET_NAME: optionalString,
-  S3_BUCKET_REGION: z.string().default('us-east-1'),
-  S3_BUCKET_ACCESS_KEY_ID: optionalString,
-  S3_BUCKET_SECRET_ACCESS_KEY: optionalString,
-  S3_BUCKET_ENDPOINT: optionalUrl,
-  S3_CDN_BASE_URL: optionalUrl,
-  S3_TIMEOUT_MS: int(100, 120_000).default(10_000),
+    S3_BUCKET_NAME: optionalString,
+    S3_BUCKET_REGION: z.string().default('us-east-1'),
+    S3_BUCKET_ACCESS_KEY_ID: optionalString,
+    S3_BUCKET_SECRET_ACCESS_KEY: optionalString,
+    S3_BUCKET_ENDPOINT: optionalUrl,
+    S3_CDN_BASE_URL: optionalUrl,
+    S3_TIMEOUT_MS: int(100, 120_000).default(10_000),
 
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
-    .optional(),
-  REDIS_TIMEOUT_MS: int(50, 60_000).default(1_000),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .optional(),
+    REDIS_TIMEOUT_MS: int(50, 60_000).default(1_000),
 
-  PORT: int(0, 65_535).default(3000),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  // Which X-Forwarded-For hops to believe for the client IP (per-IP limit):
-  // false, true (any peer: only when nothing reaches the service but the proxy),
-  // or the proxies' comma-separated IPs/CIDRs. (Fastify 5 ignores hop counts.)
-  TRUST_PROXY: z
-    .string()
-    .transform((v, ctx): boolean | string[] => {
-      if (/^(true|false)$/.test(v)) return v === 'true';
-      const proxies = v.split(',').map((part) => part.trim());
-      const address = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()]);
-      if (!proxies.every((p) => address.safeParse(p).success)) {
+    PORT: int(0, 65_535).default(3000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    // Which X-Forwarded-For hops to believe for the client IP (per-IP limit):
+    // false, true (any peer: only when nothing reaches the service but the proxy),
+    // or the proxies' comma-separated IPs/CIDRs. (Fastify 5 ignores hop counts.)
+    TRUST_PROXY: z
+      .string()
+      .transform((v, ctx): boolean | string[] => {
+        if (/^(true|false)$/.test(v)) return v === 'true';
+        const proxies = v.split(',').map((part) => part.trim());
+        const address = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()]);
+        if (!proxies.every((p) => address.safeParse(p).success)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: "must be true, false, or the proxies' IPs/CIDRs separated by commas",
+          });
+        }
+        return proxies;
+      })
+      .default(false),
+
+    REQUEST_TIMEOUT_MS: int(1_000, 600_000).default(30_000),
+    CONNECTION_TIMEOUT_MS: int(1_000, 600_000).default(10_000),
+    KEEP_ALIVE_TIMEOUT_MS: int(1_000, 600_000).default(72_000),
+    SHUTDOWN_TIMEOUT_MS: int(1_000, 600_000).default(10_000),
+
+    RATE_LIMIT_MAX: int(1).default(60),
+    RATE_LIMIT_WINDOW_MS: int(1_000).default(60_000),
+    AUTH_FAILURE_LIMIT_MAX: int(1).default(20),
+    AUTH_FAILURE_LIMIT_WINDOW_MS: int(1_000).default(600_000),
+
+    MAX_CONCURRENT_UPLOADS: int(1, 10_000).default(32),
+
+    // Defaults (and why) live with the image pipeline: src/images/options.ts.
+    AVATAR_PROCESSING: z.enum(['sanitize', 'passthrough']).default(defaultImageOptions.mode),
+    IMAGE_MAX_INPUT_PIXELS: int(1).default(defaultImageOptions.maxInputPixels),
+    IMAGE_MAX_INPUT_SIDE: int(1).default(defaultImageOptions.maxInputSide),
+    IMAGE_MAX_OUTPUT_SIDE: int(16, 10_000).default(defaultImageOptions.maxOutputSide),
+    IMAGE_JPEG_QUALITY: int(1, 100).default(defaultImageOptions.jpegQuality),
+    IMAGE_MOZJPEG: bool.default(defaultImageOptions.mozjpeg),
+    IMAGE_CONCURRENCY: int(1, 64).default(defaultImageOptions.concurrency),
+    IMAGE_TIMEOUT_MS: int(1_000, 120_000).default(defaultImageOptions.timeoutMs),
+  })
+  .superRefine((env, ctx) => {
+    // Every dependency call must give up before the request does, or a request
+    // already answered with an error could still change something afterwards.
+    const deadlines = ['DB_TIMEOUT_MS', 'S3_TIMEOUT_MS', 'REDIS_TIMEOUT_MS', 'IMAGE_TIMEOUT_MS'] as const;
+    for (const name of deadlines) {
+      if (env[name] >= env.REQUEST_TIMEOUT_MS) {
         ctx.addIssue({
           code: 'custom',
-          message: "must be true, false, or the proxies' IPs/CIDRs separated by commas",
+          path: [name],
+          message: `must be shorter than REQUEST_TIMEOUT_MS (${env.REQUEST_TIMEOUT_MS})`,
         });
       }
-      return proxies;
-    })
-    .default(false),
-
-  REQUEST_TIMEOUT_MS: int(1_000, 600_000).default(30_000),
-  CONNECTION_TIMEOUT_MS: int(1_000, 600_000).default(10_000),
-  KEEP_ALIVE_TIMEOUT_MS: int(1_000, 600_000).default(72_000),
-  SHUTDOWN_TIMEOUT_MS: int(1_000, 600_000).default(10_000),
-
-  RATE_LIMIT_MAX: int(1).default(60),
-  RATE_LIMIT_WINDOW_MS: int(1_000).default(60_000),
-  AUTH_FAILURE_LIMIT_MAX: int(1).default(20),
-  AUTH_FAILURE_LIMIT_WINDOW_MS: int(1_000).default(600_000),
-
-  MAX_CONCURRENT_UPLOADS: int(1, 10_000).default(32),
-
-  // Defaults (and why) live with the image pipeline: src/images/options.ts.
-  AVATAR_PROCESSING: z.enum(['sanitize', 'passthrough']).default(defaultImageOptions.mode),
-  IMAGE_MAX_INPUT_PIXELS: int(1).default(defaultImageOptions.maxInputPixels),
-  IMAGE_MAX_INPUT_SIDE: int(1).default(defaultImageOptions.maxInputSide),
-  IMAGE_MAX_OUTPUT_SIDE: int(16, 10_000).default(defaultImageOptions.maxOutputSide),
-  IMAGE_JPEG_QUALITY: int(1, 100).default(defaultImageOptions.jpegQuality),
-  IMAGE_MOZJPEG: bool.default(defaultImageOptions.mozjpeg),
-  IMAGE_CONCURRENCY: int(1, 64).default(defaultImageOptions.concurrency),
-  IMAGE_TIMEOUT_MS: int(1_000, 120_000).default(defaultImageOptions.timeoutMs),
-});
+    }
+  });
 
 export type Env = z.infer<typeof envSchema>;
 

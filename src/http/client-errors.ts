@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -23,11 +24,14 @@ export function clientErrorHandler(this: FastifyInstance, err: ClientError, sock
   // A reset connection has no one left to answer.
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const { status, title, detail } = describe(err);
-  this.log.debug({ code: err.code }, `client error answered ${status}`);
+  // No Fastify request exists yet, so the id is made here, for the answer and the log line alike.
+  const requestId = randomUUID();
+  this.log.info({ requestId, code: err.code }, `client error answered ${status}`);
   if (socket.writable) {
     const body = JSON.stringify({ error: { title, detail } });
     socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nx-request-id: ${requestId}\r\n` +
+        'Content-Type: application/json; charset=utf-8\r\n' +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   }

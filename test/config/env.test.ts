@@ -70,6 +70,24 @@ describe('loadConfig: parsing', () => {
     expect(on.images.mozjpeg).toBe(true);
   });
 
+  it('refuses dependency deadlines that are not shorter than the request timeout', () => {
+    const message = configError({
+      REQUEST_TIMEOUT_MS: '5000',
+      DB_TIMEOUT_MS: '5000',
+      S3_TIMEOUT_MS: '9000',
+    }).message;
+    expect(message).toContain('DB_TIMEOUT_MS: must be shorter than REQUEST_TIMEOUT_MS (5000)');
+    expect(message).toContain('S3_TIMEOUT_MS: must be shorter than REQUEST_TIMEOUT_MS (5000)');
+    expect(
+      loadConfig({
+        REQUEST_TIMEOUT_MS: '5000',
+        DB_TIMEOUT_MS: '4000',
+        S3_TIMEOUT_MS: '4000',
+        IMAGE_TIMEOUT_MS: '4000',
+      }).db.timeoutMs,
+    ).toBe(4000);
+  });
+
   it('takes TRUST_PROXY as a list of proxy IPs/CIDRs, and refuses hop counts Fastify would ignore', () => {
     expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.1' }).server.trustProxy).toEqual([
       '10.0.0.0/8',
