@@ -74,3 +74,15 @@ export async function buildTestApp(
   await app.ready();
   return { app, logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
 }
+
+/** A short request budget with every dependency deadline inside it, as the config requires. */
+export function shortRequestBudget(requestTimeoutMs: number): Record<string, string> {
+  const inner = String(requestTimeoutMs - 500);
+  return {
+    REQUEST_TIMEOUT_MS: String(requestTimeoutMs),
+    DB_TIMEOUT_MS: inner,
+    S3_TIMEOUT_MS: inner,
+    REDIS_TIMEOUT_MS: inner,
+    IMAGE_TIMEOUT_MS: inner,
+  };
+}

@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import { createKey, createOrg, createUser } from '../../src/cli/commands.js';
 import type { Db } from '../../src/db/client.js';
 
@@ -40,3 +41,32 @@ export const avatarPath = (orgId: string, userId: string) =>
   `/api/public/organizations/${orgId}/embedded-users/${userId}/avatar`;
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+/** Who uploads for whom: the caller's API key and the avatar's org and user. */
+export interface AvatarTarget {
+  key: string;
+  orgId: string;
+  userId: string;
+}
+
+/** The seeded admin uploading for `userId` (the embedded user unless given). */
+export const adminTarget = (seed: SeededOrg, userId = seed.embedded.id): AvatarTarget => ({
+  key: seed.adminKey.key,
+  orgId: seed.org.id,
+  userId,
+});
+
+/** POSTs `form` to the target's avatar route with its key as a Bearer token. */
+export function postAvatar(
+  app: FastifyInstance,
+  target: AvatarTarget,
+  form: { payload: Buffer | string; headers: Record<string, string> },
+  extraHeaders: Record<string, string> = {},
+) {
+  return app.inject({
+    method: 'POST',
+    url: avatarPath(target.orgId, target.userId),
+    headers: { ...bearer(target.key), ...form.headers, ...extraHeaders },
+    payload: form.payload,
+  });
+}

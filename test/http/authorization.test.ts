@@ -3,7 +3,7 @@ import { addMember, createKey, createUser } from '../../src/cli/commands.js';
 import { buildTestApp, useTestServices } from '../helpers/app.js';
 import { jpeg } from '../helpers/images.js';
 import { avatarForm } from '../helpers/multipart.js';
-import { avatarPath, bearer, seedOrg } from '../helpers/seed.js';
+import { adminTarget, avatarPath, bearer, postAvatar, seedOrg } from '../helpers/seed.js';
 
 const services = useTestServices();
 
@@ -71,12 +71,7 @@ describe('404: no admin access, or not a managed member of the org', () => {
       'the admin itself (not embedded)': { key: seed.adminKey.key, org: seed.org.id, user: seed.admin.id },
     };
     for (const [name, v] of Object.entries(variants)) {
-      const res = await app.inject({
-        method: 'POST',
-        url: avatarPath(v.org, v.user),
-        headers: { ...bearer(v.key), ...form.headers },
-        payload: form.payload,
-      });
+      const res = await postAvatar(app, { key: v.key, orgId: v.org, userId: v.user }, form);
       expect(res.statusCode, name).toBe(404);
       expect(res.json(), name).toEqual(NOT_FOUND);
     }
@@ -91,12 +86,7 @@ describe('404: no admin access, or not a managed member of the org', () => {
     const scoped = await createKey(services.db, { user: seed.admin.id, org: seed.org.id });
     const { app } = await buildTestApp(services);
     const form = avatarForm(await jpeg());
-    const res = await app.inject({
-      method: 'POST',
-      url: avatarPath(seed.org.id, seed.embedded.id),
-      headers: { ...bearer(scoped.key), ...form.headers },
-      payload: form.payload,
-    });
+    const res = await postAvatar(app, { ...adminTarget(seed), key: scoped.key }, form);
     expect(res.statusCode).toBe(200);
   });
 

@@ -3,10 +3,10 @@ import { loadConfig } from '../../src/config/env.js';
 import { createDb } from '../../src/db/client.js';
 import { createS3Client, createS3Storage } from '../../src/storage/s3-storage.js';
 import { type AvatarStorage, StorageError } from '../../src/storage/storage.js';
-import { buildTestApp, type TestServices, useTestServices } from '../helpers/app.js';
+import { buildTestApp, shortRequestBudget, type TestServices, useTestServices } from '../helpers/app.js';
 import { jpeg } from '../helpers/images.js';
 import { avatarForm } from '../helpers/multipart.js';
-import { avatarPath, bearer, seedOrg } from '../helpers/seed.js';
+import { adminTarget, postAvatar, type SeededOrg, seedOrg } from '../helpers/seed.js';
 
 const services = useTestServices();
 
@@ -17,19 +17,9 @@ function realStorage(s: TestServices, override: Partial<AvatarStorage> = {}): Av
   return { ...createS3Storage(createS3Client(config), config), ...override };
 }
 
-async function upload(
-  app: Awaited<ReturnType<typeof buildTestApp>>['app'],
-  orgId: string,
-  userId: string,
-  key: string,
-) {
+async function upload(app: Awaited<ReturnType<typeof buildTestApp>>['app'], seed: SeededOrg) {
   const form = avatarForm(await jpeg(20, 20, Math.floor(Math.random() * 6)));
-  return app.inject({
-    method: 'POST',
-    url: avatarPath(orgId, userId),
-    headers: { ...bearer(key), ...form.headers },
-    payload: form.payload,
-  });
+  return postAvatar(app, adminTarget(seed), form);
 }
 
 const folder = (userId: string) => `embedded-users/${userId}/`;
@@ -38,7 +28,7 @@ describe('dependency failures leave no partial state', () => {
   it('S3 PUT failing: 503 with Retry-After, the row keeps the previous avatar, no new object', async () => {
     const seed = await seedOrg(services.db);
     const good = await buildTestApp(services);
-    const first = await upload(good.app, seed.org.id, seed.embedded.id, seed.adminKey.key);
+    const first = await upload(good.app, seed);
     expect(first.statusCode).toBe(200);
     const previousUrl = first.json().data.avatarUrl;
 
@@ -51,7 +41,7 @@ describe('dependency failures leave no partial state', () => {
         }),
       },
     });
-    const res = await upload(failing.app, seed.org.id, seed.embedded.id, seed.adminKey.key);
+    const res = await upload(failing.app, seed);
     expect(res.statusCode).toBe(503);
     expect(res.json()).toEqual({
       error: {
@@ -80,7 +70,7 @@ describe('dependency failures leave no partial state', () => {
         },
       },
     });
-    const res = await upload(app, seed.org.id, seed.embedded.id, seed.adminKey.key);
+    const res = await upload(app, seed);
     expect(res.statusCode).toBe(503);
     expect(
       (await services.db.user.findUniqueOrThrow({ where: { id: seed.embedded.id } })).avatarUrl,
@@ -91,7 +81,7 @@ describe('dependency failures leave no partial state', () => {
   it('row update failing: 500, the new object is deleted, the old avatar stays', async () => {
     const seed = await seedOrg(services.db);
     const { app } = await buildTestApp(services);
-    const first = await upload(app, seed.org.id, seed.embedded.id, seed.adminKey.key);
+    const first = await upload(app, seed);
     const previousUrl = first.json().data.avatarUrl;
     // A real fault in the real database: a trigger refuses this user's next update.
     await services.db.$executeRawUnsafe(`
@@ -101,7 +91,7 @@ describe('dependency failures leave no partial state', () => {
       CREATE TRIGGER refuse_avatar_update BEFORE UPDATE ON users FOR EACH ROW
       WHEN (NEW.id = '${seed.embedded.id}'::uuid) EXECUTE FUNCTION refuse_avatar_update()`);
     try {
-      const res = await upload(app, seed.org.id, seed.embedded.id, seed.adminKey.key);
+      const res = await upload(app, seed);
       expect(res.statusCode).toBe(500);
       expect(res.json()).toEqual({
         error: { title: 'InternalServerError', detail: 'An unexpected error occurred.' },
@@ -125,7 +115,7 @@ describe('dependency failures leave no partial state', () => {
       timeoutMs: 500,
     });
     const { app } = await buildTestApp(services, { deps: { db: deadDb } });
-    const res = await upload(app, seed.org.id, seed.embedded.id, seed.adminKey.key);
+    const res = await upload(app, seed);
     await deadDb.$disconnect();
     expect(res.statusCode).toBe(503);
     expect(res.json().error.title).toBe('ServiceUnavailable');
@@ -139,7 +129,7 @@ describe('dependency failures leave no partial state', () => {
     const base = realStorage(services);
     let putStarted = false;
     const { app } = await buildTestApp(services, {
-      env: { REQUEST_TIMEOUT_MS: '1000' },
+      env: shortRequestBudget(1500),
       deps: {
         storage: {
           ...base,
@@ -154,7 +144,7 @@ describe('dependency failures leave no partial state', () => {
         },
       },
     });
-    const res = await upload(app, seed.org.id, seed.embedded.id, seed.adminKey.key);
+    const res = await upload(app, seed);
     expect(putStarted).toBe(true);
     expect(res.statusCode).toBe(503);
     await new Promise((r) => setTimeout(r, 300));

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createUser } from '../../src/cli/commands.js';
 import { buildTestApp, useTestServices } from '../helpers/app.js';
 import { avatarForm } from '../helpers/multipart.js';
-import { avatarPath, bearer, type SeededOrg, seedOrg } from '../helpers/seed.js';
+import { adminTarget, postAvatar, type SeededOrg, seedOrg } from '../helpers/seed.js';
 
 const SEED = 0x5eed_a7a7;
 const MUTANTS = 296; // plus the 4 intact bases: 300 uploads per mode
@@ -114,12 +114,7 @@ async function uploadAndCheck(
   variant: Variant,
 ): Promise<string | undefined> {
   const form = avatarForm(variant.bytes, `fuzz.${variant.format}`, `image/${variant.format}`);
-  const res = await app.inject({
-    method: 'POST',
-    url: avatarPath(seed.org.id, userId),
-    headers: { ...bearer(seed.adminKey.key), ...form.headers },
-    payload: form.payload,
-  });
+  const res = await postAvatar(app, adminTarget(seed, userId), form);
   const label = `${mode} ${variant.name} -> ${res.statusCode} ${res.body.slice(0, 300)}`;
   expect([200, 400], label).toContain(res.statusCode);
   if (variant.intact) expect(res.statusCode, label).toBe(200);

@@ -4,7 +4,7 @@ import { createS3Client, createS3Storage } from '../../src/storage/s3-storage.js
 import { buildTestApp, useTestServices } from '../helpers/app.js';
 import { jpeg } from '../helpers/images.js';
 import { avatarForm } from '../helpers/multipart.js';
-import { avatarPath, bearer, seedOrg } from '../helpers/seed.js';
+import { adminTarget, postAvatar, seedOrg } from '../helpers/seed.js';
 
 const services = useTestServices();
 
@@ -39,12 +39,7 @@ describe('503: too many uploads in progress (bounded memory)', () => {
     });
     const send = async (s: typeof seed) => {
       const form = avatarForm(await jpeg());
-      return app.inject({
-        method: 'POST',
-        url: avatarPath(s.org.id, s.embedded.id),
-        headers: { ...bearer(s.adminKey.key), ...form.headers },
-        payload: form.payload,
-      });
+      return postAvatar(app, adminTarget(s), form);
     };
 
     const first = send(seed);

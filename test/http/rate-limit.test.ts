@@ -5,7 +5,7 @@ import { buildTestApp, useTestServices } from '../helpers/app.js';
 import { jpeg } from '../helpers/images.js';
 import { avatarForm } from '../helpers/multipart.js';
 import { testRedis } from '../helpers/redis.js';
-import { avatarPath, bearer, seedOrg } from '../helpers/seed.js';
+import { adminTarget, avatarPath, bearer, postAvatar, seedOrg } from '../helpers/seed.js';
 
 const services = useTestServices();
 
@@ -28,12 +28,7 @@ describe('429: per-key rate limit', () => {
     });
     const send = async (colour: number) => {
       const form = avatarForm(await jpeg(16, 16, colour));
-      return app.inject({
-        method: 'POST',
-        url: avatarPath(seed.org.id, seed.embedded.id),
-        headers: { ...bearer(seed.adminKey.key), ...form.headers },
-        payload: form.payload,
-      });
+      return postAvatar(app, adminTarget(seed), form);
     };
     const first = await send(1);
     expect(first.statusCode).toBe(200);
@@ -56,12 +51,7 @@ describe('429: per-key rate limit', () => {
     const { app } = await buildTestApp(services, { env: { RATE_LIMIT_MAX: '1' } });
     const send = async (s: typeof seed) => {
       const form = avatarForm(await jpeg());
-      return app.inject({
-        method: 'POST',
-        url: avatarPath(s.org.id, s.embedded.id),
-        headers: { ...bearer(s.adminKey.key), ...form.headers },
-        payload: form.payload,
-      });
+      return postAvatar(app, adminTarget(s), form);
     };
     expect((await send(seed)).statusCode).toBe(200);
     expect((await send(seed)).statusCode).toBe(429);
@@ -158,12 +148,7 @@ describe('rate limits shared through Redis', () => {
       env: { REDIS_URL: 'redis://127.0.0.1:1', REDIS_TIMEOUT_MS: '200' },
     });
     const form = avatarForm(await jpeg());
-    const res = await app.inject({
-      method: 'POST',
-      url: avatarPath(seed.org.id, seed.embedded.id),
-      headers: { ...bearer(seed.adminKey.key), ...form.headers, 'x-request-id': randomUUID() },
-      payload: form.payload,
-    });
+    const res = await postAvatar(app, adminTarget(seed), form, { 'x-request-id': randomUUID() });
     expect(res.statusCode).toBe(503);
     expect(res.json().error.title).toBe('ServiceUnavailable');
     expect(res.json().error.detail).not.toMatch(/redis|127\.0\.0\.1|ECONNREFUSED/i);

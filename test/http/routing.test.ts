@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildTestApp, useTestServices } from '../helpers/app.js';
 import { jpeg } from '../helpers/images.js';
 import { avatarForm } from '../helpers/multipart.js';
-import { avatarPath, bearer, seedOrg } from '../helpers/seed.js';
+import { adminTarget, avatarPath, postAvatar, seedOrg } from '../helpers/seed.js';
 
 const services = useTestServices();
 
@@ -42,12 +42,7 @@ describe('request id and logs', () => {
     const seed = await seedOrg(services.db);
     const { app, logs } = await buildTestApp(services, { captureLogs: true });
     const form = avatarForm(await jpeg());
-    const res = await app.inject({
-      method: 'POST',
-      url: avatarPath(seed.org.id, seed.embedded.id),
-      headers: { ...bearer(seed.adminKey.key), ...form.headers, 'x-request-id': 'trace-123' },
-      payload: form.payload,
-    });
+    const res = await postAvatar(app, adminTarget(seed), form, { 'x-request-id': 'trace-123' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['x-request-id']).toBe('trace-123');
     const lines = logs().filter((l) => l.requestId === 'trace-123');
@@ -67,12 +62,7 @@ describe('request id and logs', () => {
     const { app, logs } = await buildTestApp(services, { captureLogs: true, env: { LOG_LEVEL: 'trace' } });
     const form = avatarForm(await jpeg());
     for (const key of [seed.adminKey.key, `${seed.adminKey.key.slice(0, -1)}Z`]) {
-      await app.inject({
-        method: 'POST',
-        url: avatarPath(seed.org.id, seed.embedded.id),
-        headers: { ...bearer(key), ...form.headers },
-        payload: form.payload,
-      });
+      await postAvatar(app, { ...adminTarget(seed), key }, form);
     }
     const all = JSON.stringify(logs());
     expect(all.length).toBeGreaterThan(100);

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { buildTestApp, useTestServices } from '../helpers/app.js';
 import { avatarForm } from '../helpers/multipart.js';
-import { avatarPath, bearer, type SeededOrg, seedOrg } from '../helpers/seed.js';
+import { adminTarget, postAvatar, type SeededOrg, seedOrg } from '../helpers/seed.js';
 
 const services = useTestServices();
 
@@ -109,12 +109,7 @@ async function upload(
   const { app } = await buildTestApp(services, { env: options.env });
   const type = options.type ?? 'jpeg';
   const form = avatarForm(bytes, `upload.${type}`, `image/${type}`);
-  return app.inject({
-    method: 'POST',
-    url: avatarPath(seed.org.id, seed.embedded.id),
-    headers: { ...bearer(seed.adminKey.key), ...form.headers },
-    payload: form.payload,
-  });
+  return postAvatar(app, adminTarget(seed), form);
 }
 
 const folder = (seed: SeededOrg) => `embedded-users/${seed.embedded.id}/`;

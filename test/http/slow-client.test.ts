@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { buildTestApp, useTestServices } from '../helpers/app.js';
+import { buildTestApp, shortRequestBudget, useTestServices } from '../helpers/app.js';
 import { jpeg } from '../helpers/images.js';
 import { avatarForm } from '../helpers/multipart.js';
 import { avatarPath, bearer, seedOrg } from '../helpers/seed.js';
@@ -27,7 +27,7 @@ function trickle(port: number, head: string, body: Buffer): Promise<string> {
 describe('a client too slow to send its body', () => {
   it('gets 408 in the envelope once REQUEST_TIMEOUT_MS passes, and nothing is stored', async () => {
     const seed = await seedOrg(services.db);
-    const { app } = await buildTestApp(services, { env: { REQUEST_TIMEOUT_MS: '1500' } });
+    const { app } = await buildTestApp(services, { env: shortRequestBudget(1500) });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = app.server.address() as { port: number };
     const form = avatarForm(await jpeg(400, 400));

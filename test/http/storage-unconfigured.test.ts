@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildTestApp, useTestServices } from '../helpers/app.js';
 import { jpeg } from '../helpers/images.js';
 import { avatarForm } from '../helpers/multipart.js';
-import { avatarPath, bearer, seedOrg } from '../helpers/seed.js';
+import { adminTarget, postAvatar, seedOrg } from '../helpers/seed.js';
 
 const services = useTestServices();
 
@@ -11,12 +11,7 @@ describe('503: object storage is not configured', () => {
     const seed = await seedOrg(services.db);
     const { app } = await buildTestApp(services, { env: { S3_BUCKET_NAME: undefined } });
     const form = avatarForm(await jpeg());
-    const res = await app.inject({
-      method: 'POST',
-      url: avatarPath(seed.org.id, seed.embedded.id),
-      headers: { ...bearer(seed.adminKey.key), ...form.headers },
-      payload: form.payload,
-    });
+    const res = await postAvatar(app, adminTarget(seed), form);
     expect(res.statusCode).toBe(503);
     expect(res.json()).toEqual({
       error: { title: 'ServiceUnavailable', detail: 'Avatar storage is not configured on this server.' },
@@ -31,12 +26,7 @@ describe('503: object storage is not configured', () => {
     const seed = await seedOrg(services.db);
     const { app } = await buildTestApp(services, { env: { S3_BUCKET_NAME: undefined } });
     const form = avatarForm(await jpeg());
-    const res = await app.inject({
-      method: 'POST',
-      url: avatarPath(seed.org.id, seed.member.id),
-      headers: { ...bearer(seed.adminKey.key), ...form.headers },
-      payload: form.payload,
-    });
+    const res = await postAvatar(app, adminTarget(seed, seed.member.id), form);
     expect(res.statusCode).toBe(404);
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildTestApp, useTestServices } from '../helpers/app.js';
 import { jpeg, jpegOfSize, png } from '../helpers/images.js';
 import { avatarForm, multipart } from '../helpers/multipart.js';
-import { avatarPath, bearer, seedOrg } from '../helpers/seed.js';
+import { adminTarget, postAvatar, seedOrg } from '../helpers/seed.js';
 
 const services = useTestServices();
 
@@ -20,12 +20,7 @@ describe('200: the avatar is stored and the row updated', () => {
     const seed = await seedOrg(services.db);
     const { app } = await buildTestApp(services);
     const form = avatarForm(await jpeg(300, 200));
-    const res = await app.inject({
-      method: 'POST',
-      url: avatarPath(seed.org.id, seed.embedded.id),
-      headers: { ...bearer(seed.adminKey.key), ...form.headers },
-      payload: form.payload,
-    });
+    const res = await postAvatar(app, adminTarget(seed), form);
 
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
@@ -60,12 +55,7 @@ describe('200: the avatar is stored and the row updated', () => {
     const seed = await seedOrg(services.db);
     const { app } = await buildTestApp(services);
     const form = avatarForm(await png(), 'me.png', 'image/png');
-    const res = await app.inject({
-      method: 'POST',
-      url: avatarPath(seed.org.id, seed.embedded.id),
-      headers: { ...bearer(seed.adminKey.key), ...form.headers },
-      payload: form.payload,
-    });
+    const res = await postAvatar(app, adminTarget(seed), form);
     expect(res.statusCode).toBe(200);
     const url: string = res.json().data.avatarUrl;
     expect(url).toMatch(/\.png$/);
@@ -77,12 +67,7 @@ describe('200: the avatar is stored and the row updated', () => {
     const { app } = await buildTestApp(services);
     const upload = async (seedColour: number) => {
       const form = avatarForm(await jpeg(40, 40, seedColour));
-      const res = await app.inject({
-        method: 'POST',
-        url: avatarPath(seed.org.id, seed.embedded.id),
-        headers: { ...bearer(seed.adminKey.key), ...form.headers },
-        payload: form.payload,
-      });
+      const res = await postAvatar(app, adminTarget(seed), form);
       expect(res.statusCode).toBe(200);
       return res.json().data.avatarUrl as string;
     };
@@ -99,12 +84,7 @@ describe('200: the avatar is stored and the row updated', () => {
     const seed = await seedOrg(services.db);
     const { app } = await buildTestApp(services);
     const form = avatarForm(await jpeg(), '../../etc/passwd.png', 'image/png');
-    const res = await app.inject({
-      method: 'POST',
-      url: avatarPath(seed.org.id, seed.embedded.id),
-      headers: { ...bearer(seed.adminKey.key), ...form.headers },
-      payload: form.payload,
-    });
+    const res = await postAvatar(app, adminTarget(seed), form);
     expect(res.statusCode).toBe(200);
     const url: string = res.json().data.avatarUrl;
     expect(url).not.toContain('passwd');
@@ -116,12 +96,7 @@ describe('200: the avatar is stored and the row updated', () => {
     const { app } = await buildTestApp(services, { env: { AVATAR_PROCESSING: 'passthrough' } });
     const file = await jpegOfSize(2_097_152);
     const form = avatarForm(file);
-    const res = await app.inject({
-      method: 'POST',
-      url: avatarPath(seed.org.id, seed.embedded.id),
-      headers: { ...bearer(seed.adminKey.key), ...form.headers },
-      payload: form.payload,
-    });
+    const res = await postAvatar(app, adminTarget(seed), form);
     expect(res.statusCode).toBe(200);
     const stored = await services.bucket.getObject(keyOf(res.json().data.avatarUrl));
     expect(stored.body.equals(file)).toBe(true);
@@ -134,12 +109,7 @@ describe('200: the avatar is stored and the row updated', () => {
       { name: 'note', data: 'hello' },
       { name: 'avatar', filename: 'a.jpg', contentType: 'image/jpeg', data: await jpeg() },
     ]);
-    const res = await app.inject({
-      method: 'POST',
-      url: avatarPath(seed.org.id, seed.embedded.id),
-      headers: { ...bearer(seed.adminKey.key), ...form.headers },
-      payload: form.payload,
-    });
+    const res = await postAvatar(app, adminTarget(seed), form);
     expect(res.statusCode).toBe(200);
   });
 });

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, useTestServices } from '../helpers/app.js';
 import { jpeg, jpegOfSize, png } from '../helpers/images.js';
 import { avatarForm, multipart } from '../helpers/multipart.js';
-import { avatarPath, bearer, type SeededOrg, seedOrg } from '../helpers/seed.js';
+import { adminTarget, postAvatar, type SeededOrg, seedOrg } from '../helpers/seed.js';
 
 const services = useTestServices();
 let seed: SeededOrg;
@@ -18,12 +18,7 @@ async function post(
   env: Record<string, string> = {},
 ) {
   const { app } = await buildTestApp(services, { env });
-  return app.inject({
-    method: 'POST',
-    url: avatarPath(seed.org.id, seed.embedded.id),
-    headers: { ...bearer(seed.adminKey.key), ...headers },
-    payload,
-  });
+  return postAvatar(app, adminTarget(seed), { payload, headers });
 }
 
 /** The side effect that must not happen on any 400/413: no row change, no object. */
@@ -149,12 +144,7 @@ describe('400: the body is not one JPEG or PNG in the "avatar" field', () => {
     const { app } = await buildTestApp(services);
     const other = await seedOrg(services.db);
     const form = avatarForm(await jpeg(), 'photo.gif', 'text/plain');
-    const res = await app.inject({
-      method: 'POST',
-      url: avatarPath(other.org.id, other.embedded.id),
-      headers: { ...bearer(other.adminKey.key), ...form.headers },
-      payload: form.payload,
-    });
+    const res = await postAvatar(app, adminTarget(other), form);
     expect(res.statusCode).toBe(200);
   });
 });
