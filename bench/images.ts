@@ -29,7 +29,7 @@ export interface ImageBenchResult {
   rows: ImageBenchRow[];
 }
 
-interface BenchInput {
+export interface BenchInput {
   name: string;
   bytes: Buffer;
   iterations: number;
@@ -38,7 +38,7 @@ interface BenchInput {
 // Gaussian noise compresses about as badly as a detailed photo, which is what
 // drives entropy-decoding cost. The photo is stored landscape with EXIF
 // orientation 6, as phones write portrait shots, so sanitize pays for the rotation.
-async function makeInputs(scale: number): Promise<BenchInput[]> {
+export async function makeInputs(scale: number): Promise<BenchInput[]> {
   const noisy = (width: number, height: number) =>
     sharp({
       create: {

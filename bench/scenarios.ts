@@ -1,0 +1,109 @@
+// Sections 2 and 3: the service over HTTP in both processing modes, the two baselines next to
+// it (same inputs, same concurrency), and the memory probe. Measuring only; report.ts prints.
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { createImageProcessor } from '../src/images/index.js';
+import { createS3Client } from '../src/storage/s3-storage.js';
+import { keepAliveAgent, uploader } from './http.js';
+import { type LoadResult, type Outcome, runLoad } from './load.js';
+import { appEnv, type Services, startApp } from './services.js';
+
+export interface Input {
+  label: 'avatar' | 'photo';
+  bytes: Buffer;
+  /** Requests per measured run. */
+  count: number;
+}
+
+export interface ScenarioPlan {
+  concurrency: number;
+  maxMsPerRun: number;
+  probe: { concurrency: number; requests: number };
+}
+
+export interface Figures {
+  /** Keyed `<mode> <input>`, e.g. `sanitize photo`. */
+  http: Record<string, LoadResult>;
+  /** Keyed `S3 PUT <input>` and `processor <mode> <input>`. */
+  baselines: Record<string, LoadResult>;
+  probe: LoadResult;
+  imageConcurrency: number;
+}
+
+const MODES = ['passthrough', 'sanitize'] as const;
+
+export async function runScenarios(
+  services: Services,
+  inputs: Input[],
+  plan: ScenarioPlan,
+  progress: (line: string) => void,
+): Promise<Figures> {
+  type Task = (i: number) => Promise<Outcome>;
+  const measure = (task: Task, count: number, bytes: number, concurrency = plan.concurrency) =>
+    runLoad(task, { count, concurrency, maxMs: plan.maxMsPerRun, bytesPerCall: bytes });
+  // One unmeasured round first: JIT, keep-alive connections, pools, sharp's threads.
+  const warmThenMeasure = async (task: Task, input: Input) => {
+    await measure(task, plan.concurrency, input.bytes.length);
+    return measure(task, input.count, input.bytes.length);
+  };
+  const http: Record<string, LoadResult> = {};
+  const baselines: Record<string, LoadResult> = {};
+
+  const { storage } = services;
+  const s3 = createS3Client(storage); // the service's own client settings
+  try {
+    for (const input of inputs) {
+      progress(`baseline: S3 PUT ${input.label} x${input.count}`);
+      const put: Task = (i) =>
+        s3
+          .send(
+            new PutObjectCommand({
+              Bucket: storage.bucket,
+              Key: `bench-baseline/${i % services.seed.userIds.length}.jpg`,
+              Body: input.bytes,
+              ContentType: 'image/jpeg',
+              ContentLength: input.bytes.length,
+            }),
+          )
+          .then(() => 'ok');
+      baselines[`S3 PUT ${input.label}`] = await warmThenMeasure(put, input);
+    }
+  } finally {
+    s3.destroy();
+  }
+
+  let probe: LoadResult | undefined;
+  let imageConcurrency = 0;
+  for (const mode of MODES) {
+    const { app, config, baseUrl } = await startApp(appEnv(services, mode));
+    imageConcurrency = config.images.concurrency;
+    const target = { baseUrl, ...services.seed };
+    try {
+      for (const input of inputs) {
+        progress(`HTTP ${mode} ${input.label} x${input.count}, then the processor alone`);
+        const agent = keepAliveAgent(plan.concurrency);
+        http[`${mode} ${input.label}`] = await warmThenMeasure(uploader(target, input.bytes, agent), input);
+        agent.destroy();
+
+        const processor = createImageProcessor(config.images); // same options as the service's
+        const alone: Task = () => processor.process(input.bytes).then(() => 'ok');
+        baselines[`processor ${mode} ${input.label}`] = await warmThenMeasure(alone, input);
+      }
+      if (mode === 'sanitize') {
+        const photo = inputs.find((input) => input.label === 'photo') as Input;
+        const { concurrency, requests } = plan.probe;
+        progress(`memory probe: ${requests} photo uploads at concurrency ${concurrency}`);
+        const agent = keepAliveAgent(concurrency);
+        probe = await runLoad(uploader(target, photo.bytes, agent), {
+          count: requests,
+          concurrency,
+          maxMs: plan.maxMsPerRun,
+          bytesPerCall: photo.bytes.length,
+        });
+        agent.destroy();
+      }
+    } finally {
+      await app.close();
+    }
+  }
+  return { http, baselines, probe: probe as LoadResult, imageConcurrency };
+}
