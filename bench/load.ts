@@ -1,6 +1,7 @@
 // Runs one task a fixed number of times with at most `concurrency` in flight, and records each
-// call's latency and outcome plus the process's RSS. The HTTP scenarios and both baselines go
-// through this one function, so they are measured the same way.
+// call's latency and outcome plus the RSS of the process doing the work: this one by default
+// (the baselines), the service's own process for the HTTP scenarios (service-process.ts). The
+// HTTP scenarios and both baselines go through this one function, so they are measured the same way.
 
 /** 'ok', or what went wrong: an HTTP status ('503') or an error code ('ECONNRESET'). */
 export type Outcome = string;
@@ -12,16 +13,20 @@ export interface LoadOptions {
   maxMs: number;
   /** Payload bytes one call moves (for MB/s). */
   bytesPerCall: number;
+  /** Whose memory to watch; this process by default. */
+  rss?: RssSampler;
 }
 
 export interface RssStats {
   before: number;
   peak: number;
   after: number;
-  /** Buffer/ArrayBuffer memory (request bodies, images; PGlite's WebAssembly memory too). */
-  buffersBefore: number;
-  peakBuffers: number;
+  /** The kernel's peak RSS over the run (VmHWM after a reset), when the sampler knows it; else NaN. */
+  hwm: number;
 }
+
+/** Starts sampling a process's RSS; stop() returns what was seen. */
+export type RssSampler = () => { stop(): RssStats };
 
 export interface LoadResult {
   calls: number;
@@ -42,26 +47,27 @@ export interface LoadResult {
 
 const RSS_SAMPLE_MS = 50;
 
-/** Samples memory every 50 ms until stopped; peaks also include the first and last readings. */
-export function sampleRss(): { stop(): RssStats } {
-  const first = process.memoryUsage();
-  let peak = first.rss;
-  let peakBuffers = first.arrayBuffers;
+/** Reads RSS now, every 50 ms and at stop; the peak includes the first and last readings. */
+export function sampleEvery(readRss: () => number, readHwm = () => Number.NaN): { stop(): RssStats } {
+  const before = readRss();
+  let peak = before;
   const sample = () => {
-    const now = process.memoryUsage();
-    peak = Math.max(peak, now.rss);
-    peakBuffers = Math.max(peakBuffers, now.arrayBuffers);
+    const now = readRss();
+    peak = Math.max(peak, now);
     return now;
   };
   const timer = setInterval(sample, RSS_SAMPLE_MS);
   return {
     stop() {
       clearInterval(timer);
-      const last = sample();
-      return { before: first.rss, peak, after: last.rss, buffersBefore: first.arrayBuffers, peakBuffers };
+      const after = sample();
+      return { before, peak, after, hwm: readHwm() };
     },
   };
 }
+
+/** This process's RSS (the bench process: load generator, PGlite, s3rver, baselines). */
+export const sampleOwnRss: RssSampler = () => sampleEvery(() => process.memoryUsage.rss());
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -80,7 +86,7 @@ export async function runLoad(
   const errors: Record<string, number> = {};
   let next = 0;
   let capped = false;
-  const rss = sampleRss();
+  const rss = (options.rss ?? sampleOwnRss)();
   const start = performance.now();
 
   const worker = async () => {

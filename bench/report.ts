@@ -54,8 +54,11 @@ export function errorSummary(result: LoadResult): string {
   return result.capped ? `${text} (time cap)` : text;
 }
 
-/** The columns shared by every load row: counts, throughput, latency, memory. */
-export function loadColumns(result: LoadResult): Record<string, Cell> {
+const peakOf = (r: LoadResult) => (Number.isFinite(r.rss.hwm) ? Math.max(r.rss.peak, r.rss.hwm) : r.rss.peak);
+
+/** The columns shared by every load row: counts, throughput, latency, and whose memory it was. */
+export function loadColumns(result: LoadResult, memoryOf: 'service' | 'bench'): Record<string, Cell> {
+  const { rss } = result;
   return {
     requests: result.calls,
     errors: errorSummary(result),
@@ -64,7 +67,8 @@ export function loadColumns(result: LoadResult): Record<string, Cell> {
     'p50 ms': ms(result.p50),
     'p95 ms': ms(result.p95),
     'p99 ms': ms(result.p99),
-    'RSS before/peak/after MB': `${mb(result.rss.before)}/${mb(result.rss.peak)}/${mb(result.rss.after)}`,
+    [`${memoryOf} RSS before/peak/after MB`]: `${mb(rss.before)}/${mb(rss.peak)}/${mb(rss.after)}`,
+    ...(memoryOf === 'service' ? { 'VmHWM MB': mb(rss.hwm) } : {}),
   };
 }
 
@@ -109,16 +113,22 @@ export function httpSection(
   return [
     `## 2. HTTP end-to-end: concurrency ${C}, keep-alive, ${context.users} embedded users`,
     '',
+    `- service: its own process per mode (${figures.processes.map((p) => `${p.mode} pid ${p.pid}`).join(', ')}),`,
+    '  `node --import tsx src/server.ts`; the load comes over HTTP from the bench process',
     `- services: ${context.services}`,
     `- inputs (made as in section 1): ${context.inputs.map((i) => `${i.label} ${i.bytes.length} bytes`).join(', ')}`,
     `- IMAGE_CONCURRENCY ${figures.imageConcurrency}; req/s, MB/s and latency count successful (200) requests only`,
     '',
-    table(Object.entries(http).map(([scenario, r]) => ({ scenario, ...loadColumns(r) }))),
+    "Memory is the service process's, from /proc/<pid>/status: VmRSS sampled every 50 ms, and VmHWM, the",
+    "kernel's own record of the peak over the run (reset when the run starts).",
     '',
-    `Baselines, same inputs, concurrency ${C}: a raw PUT of the upload's bytes with the AWS SDK to the same`,
-    'embedded S3, and the image processor alone (createImageProcessor, same options; no HTTP, DB or S3).',
+    table(Object.entries(http).map(([scenario, r]) => ({ scenario, ...loadColumns(r, 'service') }))),
     '',
-    table(Object.entries(baselines).map(([baseline, r]) => ({ baseline, ...loadColumns(r) }))),
+    `Baselines, same inputs, concurrency ${C}, both in the bench process: a raw PUT of the upload's bytes with`,
+    'the AWS SDK to the same embedded S3, and the image processor alone (createImageProcessor, same options;',
+    "no HTTP, DB or S3). Their RSS is the bench process's (load generator and embedded services included).",
+    '',
+    table(Object.entries(baselines).map(([baseline, r]) => ({ baseline, ...loadColumns(r, 'bench') }))),
     '',
     'Service / baseline: req/s below 1 and p50 above 1 mean the service is slower than that part alone.',
     '',
@@ -137,23 +147,24 @@ export function probeSection(
     'p50 ms': ms(r.p50),
     'p99 ms': ms(r.p99),
     'RSS before MB': mb(r.rss.before),
-    'RSS peak MB': mb(r.rss.peak),
-    'growth MB': mb(r.rss.peak - r.rss.before),
+    'RSS peak MB (sampled)': mb(r.rss.peak),
+    'VmHWM MB': mb(r.rss.hwm),
+    'growth MB': mb(peakOf(r) - r.rss.before),
     'RSS after MB': mb(r.rss.after),
-    'buffers before/peak MB': `${mb(r.rss.buffersBefore)}/${mb(r.rss.peakBuffers)}`,
-    'buffers growth MB': mb(r.rss.peakBuffers - r.rss.buffersBefore),
   });
   const atC = figures.http['sanitize photo'] as LoadResult;
   const { probe } = figures;
-  const bodies = (context.probeConcurrency * context.photoBytes) / 1e6;
+  const extra = context.probeConcurrency - context.concurrency;
   return [
-    `## 3. Memory probe: ${context.probeConcurrency} concurrent photo uploads, sanitize`,
+    `## 3. Memory probe: ${context.probeConcurrency} concurrent photo uploads, sanitize (service process)`,
     '',
     table([row(context.concurrency, atC), row(context.probeConcurrency, probe)]),
     '',
-    `The first row is section 2's run. Concurrency ${context.probeConcurrency} vs ${context.concurrency}: peak RSS ratio ${ratio(probe.rss.peak, atC.rss.peak)}, buffers growth ratio ${ratio(probe.rss.peakBuffers - probe.rss.buffersBefore, atC.rss.peakBuffers - atC.rss.buffersBefore)}.`,
-    `For scale: ${context.probeConcurrency} bodies of this photo are ${bodies.toFixed(0)} MB; at most IMAGE_CONCURRENCY = ${figures.imageConcurrency} images are decoded at once.`,
-    '"Buffers" is process.memoryUsage().arrayBuffers: request bodies, images, garbage not yet collected, and',
-    "PGlite's WebAssembly memory. RSS growth understates when earlier runs left freed memory in the allocator.",
+    `The first row is section 2's run; both ran in the same sanitize service process, one after the other.`,
+    `Concurrency ${context.probeConcurrency} vs ${context.concurrency}: peak RSS ratio ${ratio(peakOf(probe), peakOf(atC))}, peak ${mb(peakOf(probe) - peakOf(atC))} MB higher;`,
+    `${extra} more bodies of this photo are ${mb(extra * context.photoBytes)} MB.`,
+    `At most IMAGE_CONCURRENCY = ${figures.imageConcurrency} images are decoded at once; the bodies of waiting requests are held.`,
+    'Peak is the larger of the sampled VmRSS and VmHWM; growth is peak minus RSS before the run. RSS growth',
+    'understates when earlier runs left freed memory in the allocator.',
   ].join('\n');
 }

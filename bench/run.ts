@@ -1,12 +1,15 @@
-// `npm run bench`: image pipeline figures, end-to-end HTTP uploads against the service built as in
-// production, two baselines measured in the same run, and a memory-boundedness probe.
-// Client, service, embedded Postgres and embedded S3 share this process and a noisy machine:
-// compare ratios within one run, never absolute timings across runs. See bench/README.md.
+// `npm run bench`: image pipeline figures, end-to-end HTTP uploads against the service running in
+// its own process as in production, two baselines measured in the same run, and a
+// memory-boundedness probe. This process runs the load generator, the embedded Postgres and S3,
+// section 1 and the baselines; the service runs alone in a child process (service-process.ts).
+// The machine is shared and noisy: compare ratios within one run, never absolute timings across
+// runs. See bench/README.md.
 import { z } from 'zod';
 import { checkBucket } from './consistency.js';
 import { makeInputs, runImageBench } from './images.js';
-import { httpSection, imageSection, machineLines, mb, probeSection } from './report.js';
+import { httpSection, imageSection, machineLines, mb, ms, probeSection } from './report.js';
 import { type Input, runScenarios } from './scenarios.js';
+import { killServiceProcesses } from './service-process.js';
 import { type Services, startServices } from './services.js';
 
 const benchEnv = z.object({
@@ -26,8 +29,10 @@ if (!parsed.success) {
 }
 const env = parsed.data;
 const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
+/** What runs next to the load generator in this process. */
+const embedded = env.BENCH_DATABASE_URL ? 'the embedded s3rver' : 'the embedded PGlite and s3rver';
 
-// Counts sized for ~3 minutes on 2 cores (quick: ~40 s); maxMsPerRun bounds each run regardless.
+// Counts sized for ~1.5-2 minutes on 2 cores (quick: ~30 s); maxMsPerRun bounds each run regardless.
 const plan = {
   imageScale: quick ? 0.1 : 1,
   users: 16,
@@ -47,6 +52,7 @@ let services: Services | undefined;
 const cleanup = async () => {
   const running = services;
   services = undefined;
+  killServiceProcesses(); // none left after a normal run; on Ctrl-C or the watchdog, before their services
   await running?.stop();
 };
 
@@ -55,6 +61,9 @@ async function main() {
   const rssAt: Array<[string, number]> = [['at start', process.memoryUsage.rss()]];
   say(`# Avatar service benchmark${quick ? ' (BENCH_QUICK=1: smoke run, rough figures)' : ''}\n`);
   for (const line of machineLines()) say(`- ${line}`);
+  say(`- processes: the bench process runs section 1, the load generator, the baselines and ${embedded};`);
+  say('  the service runs in its own process (`node --import tsx src/server.ts`, one per processing mode)');
+  say('  for sections 2 and 3');
 
   progress('image pipeline, one image at a time');
   say(`\n${imageSection(await runImageBench({ scale: plan.imageScale }))}`);
@@ -69,7 +78,7 @@ async function main() {
 
   progress('starting embedded services');
   services = await startServices({ externalDatabaseUrl: env.BENCH_DATABASE_URL, users: plan.users });
-  rssAt.push(['with services started', process.memoryUsage.rss()]);
+  rssAt.push([`with ${embedded} started`, process.memoryUsage.rss()]);
   const figures = await runScenarios(services, inputs, plan, progress);
   progress('checking the bucket against the database');
   const consistency = await checkBucket(services.databaseUrl, services.storage);
@@ -83,8 +92,15 @@ async function main() {
 
   say('\n## Checks\n');
   say(`- bucket vs database after all uploads: ${consistency}`);
-  say(`- process RSS: ${rssAt.map(([when, rss]) => `${mb(rss)} MB ${when}`).join(', ')}`);
-  say(`- process max RSS over the whole run (kernel): ${mb(process.resourceUsage().maxRSS * 1024)} MB`);
+  for (const { mode, pid, exit } of figures.processes) {
+    const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+    const early = exit.early ? ', EXITED BEFORE THE BENCH STOPPED IT' : '';
+    say(
+      `- service process ${mode} (pid ${pid}): peak RSS over its life (VmHWM) ${mb(exit.lifetimeHwm)} MB; after SIGTERM it exited with ${how} in ${ms(exit.stopMs)} ms${early}`,
+    );
+  }
+  say(`- bench process RSS: ${rssAt.map(([when, rss]) => `${mb(rss)} MB ${when}`).join(', ')}`);
+  say(`- bench process max RSS over the whole run (kernel): ${mb(process.resourceUsage().maxRSS * 1024)} MB`);
   say(`- ${machineLines()[3]?.replace(/^.*; /, 'at the end: ')}`);
   say(`- the bench took ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }

@@ -1,11 +1,14 @@
-// Sections 2 and 3: the service over HTTP in both processing modes, the two baselines next to
-// it (same inputs, same concurrency), and the memory probe. Measuring only; report.ts prints.
+// Sections 2 and 3: the service over HTTP in both processing modes, each mode in its own service
+// process, the two baselines next to it (same inputs, same concurrency; in the bench process),
+// and the memory probe. Measuring only; report.ts prints.
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { loadConfig } from '../src/config/env.js';
 import { createImageProcessor } from '../src/images/index.js';
 import { createS3Client } from '../src/storage/s3-storage.js';
 import { keepAliveAgent, uploader } from './http.js';
-import { type LoadResult, type Outcome, runLoad } from './load.js';
-import { appEnv, type Services, startApp } from './services.js';
+import { type LoadResult, type Outcome, type RssSampler, runLoad } from './load.js';
+import { type ServiceExit, startServiceProcess } from './service-process.js';
+import { appEnv, type Services } from './services.js';
 
 export interface Input {
   label: 'avatar' | 'photo';
@@ -27,6 +30,8 @@ export interface Figures {
   baselines: Record<string, LoadResult>;
   probe: LoadResult;
   imageConcurrency: number;
+  /** One service process per mode: its pid and how it ended. */
+  processes: Array<{ mode: string; pid: number; exit: ServiceExit }>;
 }
 
 const MODES = ['passthrough', 'sanitize'] as const;
@@ -38,12 +43,18 @@ export async function runScenarios(
   progress: (line: string) => void,
 ): Promise<Figures> {
   type Task = (i: number) => Promise<Outcome>;
-  const measure = (task: Task, count: number, bytes: number, concurrency = plan.concurrency) =>
-    runLoad(task, { count, concurrency, maxMs: plan.maxMsPerRun, bytesPerCall: bytes });
+  const measure = (task: Task, count: number, bytes: number, rss?: RssSampler) =>
+    runLoad(task, {
+      count,
+      concurrency: plan.concurrency,
+      maxMs: plan.maxMsPerRun,
+      bytesPerCall: bytes,
+      rss,
+    });
   // One unmeasured round first: JIT, keep-alive connections, pools, sharp's threads.
-  const warmThenMeasure = async (task: Task, input: Input) => {
-    await measure(task, plan.concurrency, input.bytes.length);
-    return measure(task, input.count, input.bytes.length);
+  const warmThenMeasure = async (task: Task, input: Input, rss?: RssSampler) => {
+    await measure(task, plan.concurrency, input.bytes.length, rss);
+    return measure(task, input.count, input.bytes.length, rss);
   };
   const http: Record<string, LoadResult> = {};
   const baselines: Record<string, LoadResult> = {};
@@ -73,15 +84,23 @@ export async function runScenarios(
 
   let probe: LoadResult | undefined;
   let imageConcurrency = 0;
+  const processes: Figures['processes'] = [];
   for (const mode of MODES) {
-    const { app, config, baseUrl } = await startApp(appEnv(services, mode));
+    const env = appEnv(services, mode);
+    const config = loadConfig(env); // what the service process will read from the same env
     imageConcurrency = config.images.concurrency;
-    const target = { baseUrl, ...services.seed };
+    progress(`starting the service process (${mode})`);
+    const service = await startServiceProcess(env, {
+      label: mode,
+      shutdownTimeoutMs: config.server.shutdownTimeoutMs,
+    });
+    const target = { baseUrl: service.baseUrl, ...services.seed };
     try {
       for (const input of inputs) {
         progress(`HTTP ${mode} ${input.label} x${input.count}, then the processor alone`);
         const agent = keepAliveAgent(plan.concurrency);
-        http[`${mode} ${input.label}`] = await warmThenMeasure(uploader(target, input.bytes, agent), input);
+        const upload = uploader(target, input.bytes, agent);
+        http[`${mode} ${input.label}`] = await warmThenMeasure(upload, input, service.sampleRss);
         agent.destroy();
 
         const processor = createImageProcessor(config.images); // same options as the service's
@@ -98,12 +117,13 @@ export async function runScenarios(
           concurrency,
           maxMs: plan.maxMsPerRun,
           bytesPerCall: photo.bytes.length,
+          rss: service.sampleRss,
         });
         agent.destroy();
       }
     } finally {
-      await app.close();
+      processes.push({ mode, pid: service.pid, exit: await service.stop() });
     }
   }
-  return { http, baselines, probe: probe as LoadResult, imageConcurrency };
+  return { http, baselines, probe: probe as LoadResult, imageConcurrency, processes };
 }

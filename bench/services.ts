@@ -1,17 +1,14 @@
-// What the benchmark runs against, started the way `npm run demo` does (src/demo/main.ts):
-// embedded PGlite in memory (or a fresh database on BENCH_DATABASE_URL's server) and embedded
-// S3 in a temporary folder, migrated and seeded with the admin CLI's own functions. The app
-// itself is built by buildApp(loadConfig(env)), as src/server.ts does.
+// What the service runs against, started the way `npm run demo` does (src/demo/main.ts), but in
+// the bench process: embedded PGlite in memory (or a fresh database on BENCH_DATABASE_URL's
+// server) and embedded S3 in a temporary folder, migrated and seeded with the admin CLI's own
+// functions. The service itself runs in its own process (service-process.ts), configured by appEnv.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
-import { buildApp } from '../src/app.js';
 import { createKey, createOrg, createUser } from '../src/cli/commands.js';
-import { type Config, loadConfig, type StorageConfig } from '../src/config/env.js';
+import { loadConfig, type StorageConfig } from '../src/config/env.js';
 import { createDb } from '../src/db/client.js';
 import { migrate } from '../src/db/migrate.js';
 import { startEmbeddedPostgres } from '../src/embedded/postgres.js';
@@ -52,7 +49,7 @@ export async function startServices(options: { externalDatabaseUrl?: string; use
 
     await migrate(db.url);
     const seed = await seedBench(db.url, options.users);
-    const description = `${db.description}; embedded S3 (s3rver) in ${dir}`;
+    const description = `${db.description}; embedded S3 (s3rver, in the bench process) in ${dir}`;
     const storage = loadConfig(appEnv({ databaseUrl: db.url, s3 }, 'sanitize')).storage as StorageConfig;
     return { databaseUrl: db.url, description, s3, storage, seed, stop } satisfies Services;
   } catch (err) {
@@ -65,7 +62,7 @@ async function embeddedDatabase() {
   const pglite = await startEmbeddedPostgres(); // no dataDir: in memory
   return {
     url: pglite.url,
-    description: 'embedded PGlite (in memory, wire protocol, in this process)',
+    description: 'embedded PGlite (in memory, wire protocol, in the bench process)',
     drop: pglite.stop,
   };
 }
@@ -120,9 +117,10 @@ async function seedBench(databaseUrl: string, users: number): Promise<Seed> {
 }
 
 /**
- * The environment the app is configured from. Anything else set in the caller's environment
+ * The service process's environment. Anything else set in the bench's environment
  * (IMAGE_CONCURRENCY, IMAGE_MOZJPEG, DB_POOL_MAX, REDIS_URL, ...) is honoured, as in production;
- * where the services are, the log level and the rate limit are the benchmark's.
+ * where the services are, the log level and the rate limit are the benchmark's (HOST and PORT
+ * are set by startServiceProcess).
  */
 export function appEnv(
   services: Pick<Services, 'databaseUrl' | 's3'>,
@@ -138,18 +136,8 @@ export function appEnv(
     S3_BUCKET_ACCESS_KEY_ID: s3.accessKeyId,
     S3_BUCKET_SECRET_ACCESS_KEY: s3.secretAccessKey,
     S3_CDN_BASE_URL: undefined,
-    HOST: '127.0.0.1',
-    PORT: '0',
     LOG_LEVEL: 'warn',
     RATE_LIMIT_MAX: '1000000000',
     AVATAR_PROCESSING: mode,
   };
-}
-
-export async function startApp(env: Record<string, string | undefined>) {
-  const config: Readonly<Config> = loadConfig(env);
-  const app: FastifyInstance = await buildApp(config);
-  await app.listen({ port: config.server.port, host: config.server.host });
-  const { port } = app.server.address() as AddressInfo;
-  return { app, config, baseUrl: `http://127.0.0.1:${port}` };
 }
