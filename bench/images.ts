@@ -2,7 +2,6 @@
 // (mozjpeg) on a phone photo near the 2 MB cap and on a ~100 KB avatar.
 // Run: npx tsx bench/images.ts [scale]   (or call runImageBench() from another bench);
 // scale multiplies the iteration counts, e.g. 0.25 for a quick look.
-import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import {
@@ -24,7 +23,6 @@ export interface ImageBenchRow {
 }
 
 export interface ImageBenchResult {
-  machine: { cpu: string; cores: number; node: string; platform: string; sharp: string; libvips: string };
   inputs: Array<{ name: string; bytes: number; size: string }>;
   rows: ImageBenchRow[];
 }
@@ -104,39 +102,18 @@ export async function runImageBench({ scale = 1 }: { scale?: number } = {}): Pro
     return { name, bytes: bytes.length, size: `${meta.autoOrient.width}x${meta.autoOrient.height}` };
   };
   return {
-    machine: {
-      cpu: os.cpus()[0]?.model ?? 'unknown',
-      cores: os.availableParallelism(),
-      node: process.version,
-      platform: `${os.platform()} ${os.arch()}`,
-      sharp: sharp.versions.sharp,
-      libvips: sharp.versions.vips,
-    },
     inputs: await Promise.all(inputs.map(describeInput)),
     rows,
   };
 }
 
-function print(result: ImageBenchResult): void {
-  const { machine } = result;
-  console.log(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.platform}`);
-  console.log(`sharp ${machine.sharp}, libvips ${machine.libvips}`);
-  for (const input of result.inputs) console.log(`input: ${input.name}: ${input.bytes} bytes, ${input.size}`);
-  console.table(
-    result.rows.map((r) => ({
-      input: r.input,
-      variant: r.variant,
-      n: r.iterations,
-      'mean ms': r.meanMs,
-      'p50 ms': r.p50Ms,
-      'p95 ms': r.p95Ms,
-      'output bytes': r.outputBytes,
-      output: r.outputSize,
-    })),
-  );
+// Standalone run: the same section the full bench prints (bench/report.ts).
+async function print(result: ImageBenchResult): Promise<void> {
+  const { imageSection, machineLines } = await import('./report.js');
+  console.log([...machineLines().map((line) => `- ${line}`), '', imageSection(result)].join('\n'));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const scale = Number(process.argv[2] ?? '1');
-  print(await runImageBench({ scale: Number.isFinite(scale) && scale > 0 ? scale : 1 }));
+  await print(await runImageBench({ scale: Number.isFinite(scale) && scale > 0 ? scale : 1 }));
 }
