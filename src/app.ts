@@ -52,6 +52,10 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     reply.header('x-request-id', request.id);
   });
   registerErrorHandling(app);
+  // Node answers `Expect: 100-continue` at once unless someone listens for it.
+  // Handling it as a normal request instead lets the avatar route send 100
+  // only once checks 1-4 have passed, so a refused client never sends its body.
+  app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res));
 
   if (!deps.db && !config.databaseUrl) throw new Error('DATABASE_URL is required');
   const db = deps.db ?? createDb({ url: config.databaseUrl as string, ...config.db });

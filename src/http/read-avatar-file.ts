@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, errors } from '../errors.js';
 import { detectImageFormat } from '../images/detect.js';
 
@@ -26,8 +26,14 @@ const notAnImage = () => errors.validation('The avatar must be a JPEG or PNG ima
  * because `toBuffer()` was seen to return a silently truncated buffer under load
  * (see ENVIRONMENT.md): the byte count here is ours, and `truncated` is checked too.
  */
-export async function readAvatarFile(request: FastifyRequest, maxBytes: number): Promise<Buffer> {
+export async function readAvatarFile(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  maxBytes: number,
+): Promise<Buffer> {
   if (!request.isMultipart()) throw notMultipart();
+  // The client waits for this before sending the body (see checkContinue in app.ts).
+  if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
   let file: Buffer | undefined;
   try {
     for await (const part of request.parts()) {

@@ -62,7 +62,7 @@ export async function avatarRoutes(app: FastifyInstance, { config, images }: Ava
     if (!release) throw errors.busy();
     try {
       // 5 + 6: only now read the body: one JPEG or PNG, at most 2 MB.
-      const upload = await readAvatarFile(request, AVATAR_MAX_BYTES);
+      const upload = await readAvatarFile(request, reply, AVATAR_MAX_BYTES);
       const image = await deadline.within(images.process(upload, deadline.signal));
 
       // 7: object, then row, then the previous object.
