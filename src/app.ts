@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/env.js';
+import { errors } from './errors.js';
 import { createDb, type Db } from './db/client.js';
 import { clientErrorHandler } from './http/client-errors.js';
 import { registerErrorHandling } from './http/error-handler.js';
@@ -44,12 +45,21 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     // No route takes a parsed body: the avatar arrives as multipart, which has its own limits.
     bodyLimit: 64 * 1024,
     clientErrorHandler,
-    return503OnClosing: true,
+    // Requests arriving while the server drains get the contract's 503 (below), not Fastify's own body.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
 
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) {
+      reply.header('connection', 'close');
+      throw errors.shuttingDown();
+    }
   });
   registerErrorHandling(app);
   // Node answers `Expect: 100-continue` at once unless someone listens for it.

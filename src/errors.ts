@@ -62,6 +62,8 @@ export const errors = {
       'The server is handling too many uploads. Please retry shortly.',
       1_000,
     ),
+  shuttingDown: () =>
+    new AppError(503, 'ServiceUnavailable', 'The server is shutting down. Please retry.', 1_000),
   internal: (cause?: unknown) =>
     new AppError(500, 'InternalServerError', 'An unexpected error occurred.', undefined, { cause }),
 };
