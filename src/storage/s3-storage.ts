@@ -23,9 +23,10 @@ export function createS3Client(config: StorageConfig): S3Client {
           responseChecksumValidation: 'WHEN_REQUIRED',
         }
       : {}),
-    // One attempt per call: the request has a deadline, and a retry after a
-    // timeout could outlive it. The client retries the whole upload instead.
-    maxAttempts: 1,
+    // The SDK's standard retries (backoff on 5xx, throttling, resets) are safe
+    // here because every call carries an abort signal: the request's deadline and
+    // S3_TIMEOUT_MS bound all attempts together, so a retry never outlives them.
+    maxAttempts: 3,
   });
 }
 
