@@ -17,9 +17,11 @@ export function createDb({ url, poolMax, timeoutMs }: DbOptions): Db {
     connectionString: url,
     max: poolMax,
     connectionTimeoutMillis: timeoutMs,
-    // Both the server-side and the client-side deadline: a statement never outlives
-    // the request that started it (the request deadline is longer, see config).
-    statement_timeout: timeoutMs,
+    // The server cancels a statement at 90 % of the deadline, before the client
+    // gives up at 100 %: a statement the client stopped waiting for (say, an
+    // UPDATE stuck behind a row lock) must not commit later, after the request
+    // was answered. The client-side limit covers a server that stops answering.
+    statement_timeout: Math.floor(timeoutMs * 0.9),
     query_timeout: timeoutMs,
     idleTimeoutMillis: 30_000,
     application_name: 'avatar-service',

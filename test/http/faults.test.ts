@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
 import { createDb } from '../../src/db/client.js';
@@ -116,11 +117,47 @@ describe('dependency failures leave no partial state', () => {
     });
     const { app } = await buildTestApp(services, { deps: { db: deadDb } });
     const res = await upload(app, seed);
+    // The readiness probe tells the load balancer the same.
+    const ready = await app.inject({ method: 'GET', url: '/readyz' });
     await deadDb.$disconnect();
     expect(res.statusCode).toBe(503);
     expect(res.json().error.title).toBe('ServiceUnavailable');
     expect(res.body).not.toMatch(/secret-pw|ECONNREFUSED|127\.0\.0\.1|prisma/i);
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    expect(await services.bucket.listKeys(folder(seed.embedded.id))).toEqual([]);
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toEqual({
+      error: {
+        title: 'ServiceUnavailable',
+        detail: 'The database is temporarily unavailable. Please retry shortly.',
+      },
+    });
+  });
+
+  it('row update timing out (row locked elsewhere): 503, the new object is deleted, the row unchanged', async () => {
+    const seed = await seedOrg(services.db);
+    // The app's own client with a 1 s deadline (the shared test client waits 10 s).
+    const db = createDb({ url: services.databaseUrl, poolMax: 2, timeoutMs: 1000 });
+    const { app } = await buildTestApp(services, { env: { DB_TIMEOUT_MS: '1000' }, deps: { db } });
+    // Another session holds the user's row lock, so the avatar UPDATE waits past its deadline.
+    const locker = new pg.Client({ connectionString: services.databaseUrl });
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [seed.embedded.id]);
+    try {
+      const res = await upload(app, seed);
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toEqual({
+        error: { title: 'ServiceUnavailable', detail: expect.stringMatching(/temporarily unavailable/) },
+      });
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+      await db.$disconnect();
+    }
+    const user = await services.db.user.findUniqueOrThrow({ where: { id: seed.embedded.id } });
+    expect(user.avatarUrl).toBeNull();
     expect(await services.bucket.listKeys(folder(seed.embedded.id))).toEqual([]);
   });
 
