@@ -5,7 +5,9 @@ import { type AvatarStorage, StorageError } from './storage.js';
 // Keys are server-generated and never reused, so a URL always names the same bytes.
 const CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
-export function createS3Client(config: StorageConfig): S3Client {
+export function createS3Client(
+  config: Pick<StorageConfig, 'region' | 'endpoint' | 'accessKeyId' | 'secretAccessKey'>,
+): S3Client {
   const credentials =
     config.accessKeyId && config.secretAccessKey
       ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey }

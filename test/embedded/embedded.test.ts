@@ -9,6 +9,7 @@ import { migrate } from '../../src/db/migrate.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../src/embedded/postgres.js';
 import { type EmbeddedS3, startEmbeddedS3 } from '../../src/embedded/s3.js';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
+import { createS3Client } from '../../src/storage/s3-storage.js';
 
 let scratch: string;
 beforeAll(async () => {
@@ -198,14 +199,7 @@ describe('embedded S3 (s3rver)', () => {
   let client: S3Client;
   beforeAll(async () => {
     s3 = await startEmbeddedS3({ directory: path.join(scratch, 's3'), bucket: 'avatars' });
-    client = new S3Client({
-      endpoint: s3.endpoint,
-      region: s3.region,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    client = createS3Client(s3);
   });
   afterAll(async () => {
     client?.destroy();

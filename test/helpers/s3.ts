@@ -1,8 +1,15 @@
 // The shared s3rver of the test run (started by global-setup.ts) and a bucket of its own for each
 // test file, with a client to look at what the code under test stored.
+
 import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
+import { createS3Client } from '../../src/storage/s3-storage.js';
 import type { TestS3Config } from '../global-setup.js';
 
 export function testS3(): TestS3Config {
@@ -21,18 +28,9 @@ export interface TestBucket {
   getObject(key: string): Promise<StoredObject>;
 }
 
+/** A client for the test S3 server, made by the app's own factory (path-style, checksums as the app sends them). */
 export function testS3Client(): S3Client {
-  const s3 = testS3();
-  return new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    forcePathStyle: true,
-    // The SDK's default CRC checksums are not understood by every S3-compatible store (MinIO
-    // rejects them); send and check them only where the API requires it, as the app does.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  return createS3Client(testS3());
 }
 
 export async function createTestBucket(): Promise<TestBucket> {
