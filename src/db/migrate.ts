@@ -57,7 +57,8 @@ interface LocalMigration {
   checksum: string;
 }
 
-interface MigrationRow {
+/** A row of `_prisma_migrations` as the runner reads it. */
+export interface MigrationRow {
   id: string;
   checksum: string;
   migration_name: string;
