@@ -76,6 +76,6 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
 
   const images = deps.images ?? createImageProcessor(config.images);
   await app.register(avatarRoutes, { config, images });
-  await app.register(healthRoutes, { timeoutMs: config.db.timeoutMs });
+  await app.register(healthRoutes);
   return app;
 }

@@ -5,7 +5,7 @@ import { dbCall } from '../db/errors.js';
 import { errors } from '../errors.js';
 import type { Deadline } from '../http/deadline.js';
 import type { ProcessedImage } from '../images/types.js';
-import type { AvatarStorage } from '../storage/storage.js';
+import { type AvatarStorage, UNTIL_STORE_DEADLINE } from '../storage/storage.js';
 
 export interface ReplaceAvatarInput {
   db: Db;
@@ -15,8 +15,6 @@ export interface ReplaceAvatarInput {
   deadline: Deadline;
   /** Time a database statement may take (its own deadline). */
   dbTimeoutMs: number;
-  /** Budget for removing an object after the outcome is decided. */
-  cleanupTimeoutMs: number;
   log: FastifyBaseLogger;
 }
 
@@ -37,7 +35,7 @@ export async function replaceAvatar(input: ReplaceAvatarInput): Promise<string> 
   const key = `${userFolder(userId)}${randomUUID()}.${EXTENSIONS[image.format]}`;
   const url = storage.publicUrl(key);
   const removeQuietly = (what: string, objectKey: string) =>
-    storage.delete(objectKey, AbortSignal.timeout(input.cleanupTimeoutMs)).catch((err) => {
+    storage.delete(objectKey, UNTIL_STORE_DEADLINE).catch((err) => {
       log.error({ err, key: objectKey }, `could not delete ${what} avatar object`);
     });
 

@@ -42,9 +42,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return reply.code(error.status).type('application/json; charset=utf-8').send(body);
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    const error = errors.notFound('No endpoint matches this method and path.');
-    if (!request.raw.complete) reply.header('connection', 'close');
-    return reply.code(404).send({ error: { title: error.title, detail: error.detail } });
+  // Unknown routes take the same path as every other error.
+  app.setNotFoundHandler(async () => {
+    throw errors.notFound('No endpoint matches this method and path.');
   });
 }

@@ -73,7 +73,6 @@ export async function avatarRoutes(app: FastifyInstance, { config, images }: Ava
         image,
         deadline,
         dbTimeoutMs: config.db.timeoutMs,
-        cleanupTimeoutMs: config.storage?.timeoutMs ?? 10_000,
         log: request.log,
       });
       request.log.info({ userId: user.id, bytes: image.bytes.length, format: image.format }, 'avatar stored');
