@@ -1,5 +1,6 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config/env.js';
+import { closeOnSignals } from './lifecycle.js';
 
 // The process entry point: parse the environment, build, listen, shut down cleanly.
 async function main() {
@@ -21,21 +22,11 @@ async function main() {
   }
 
   const app = await buildApp(config);
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    app.log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      app.log.error('graceful shutdown timed out; exiting');
-      process.exit(1);
-    }, config.server.shutdownTimeoutMs);
-    force.unref();
-    await app.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  closeOnSignals(
+    () => app.close(),
+    config.server.shutdownTimeoutMs,
+    (msg) => app.log.info(msg),
+  );
 
   await app.listen({ port: config.server.port, host: config.server.host });
   if (!config.storage)

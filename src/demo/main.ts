@@ -9,6 +9,7 @@ import { createDb } from '../db/client.js';
 import { migrate } from '../db/migrate.js';
 import { startEmbeddedPostgres } from '../embedded/postgres.js';
 import { startEmbeddedS3 } from '../embedded/s3.js';
+import { closeOnSignals } from '../lifecycle.js';
 import { ensureDemoSeed } from './seed.js';
 
 // `npm run demo`: the service on its embedded default. Without DATABASE_URL it
@@ -69,14 +70,15 @@ async function main() {
     .toFile(sample);
 
   const app = await buildApp(config, { db });
-  const shutdown = async () => {
-    await app.close();
-    await db.$disconnect();
-    for (const stop of stops.reverse()) await stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown());
-  process.on('SIGTERM', () => void shutdown());
+  closeOnSignals(
+    async () => {
+      await app.close();
+      await db.$disconnect();
+      for (const stop of stops.reverse()) await stop();
+    },
+    config.server.shutdownTimeoutMs,
+    (msg) => console.log(msg),
+  );
   await app.listen({ port: config.server.port, host: config.server.host });
 
   const { port } = app.server.address() as AddressInfo;
